@@ -36,11 +36,13 @@ demo: install
 	$(BIN)/ragft run $(CONFIG)
 
 test: install-vllm
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check bench tasks retrievers adapters tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench.benchmarks.hf_batching
@@ -49,5 +51,6 @@ bench: install
 bench-vllm: install-vllm
 	$(BIN)/python -m bench.benchmarks.vllm_backend
 
-clean:
-	rm -rf $(VENV) reports/*/ .pytest_cache
+clean:  # keeps the committed reports/example/
+	rm -rf $(VENV) .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 -type d ! -name example -exec rm -rf {} +

@@ -4,30 +4,28 @@ decontaminates with 13-grams) between text a model was tuned on and each evaluat
 Any feature that shows the model text before evaluation adds it as a group of
 ``(source, text)`` pairs: the ``lora`` arm adds its training items, a prompt search can add
 its few-shot texts with ``record_contamination(run_dir, task, "prompt-search", pairs, items)``.
-Items whose overlap share reaches the threshold are flagged, and the report scores every arm
-twice: on all items and on the clean ones only, so a gain that comes from seen items shows.
+Items whose overlap share reaches the threshold are flagged (``ContaminationFile.flagged``), and the
+report scores every arm twice: on all items and on the clean ones only, so a gain that comes from
+seen items shows.
 
 Example: ``ragft contamination configs/demo.toml``
 """
 
 from __future__ import annotations
 
-import json
-import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from bench.types import Example, Grade
-
-if TYPE_CHECKING:
-    from adapters.registry import AdapterRef
-    from bench.arms import ArmContext
-
-FILE = "contamination.json"
+from bench.store.files import (
+    CONTAMINATION,
+    ContaminationFile,
+    ItemOverlap,
+    OverlapGroup,
+    TaskOverlap,
+    update_model,
+)
+from bench.types import Example
 
 
 def normalize(text: str) -> str:
@@ -91,95 +89,15 @@ def record_contamination(
 ) -> dict[str, Overlap]:
     """Check ``items`` against one group of sources and merge the result into ``run_dir/contamination.json``."""
     result = check_overlap(sources, [(e.id, item_text(e)) for e in items], n=n)
-    path = run_dir / FILE
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    data["ngram"] = n
-    data["threshold"] = threshold
-    t = data.setdefault("tasks", {}).setdefault(task, {"groups": {}})
-    t["groups"][group] = {
-        "n_sources": len(sources),
-        "items": {k: {"ratio": round(v.ratio, 4), "source": v.source} for k, v in result.items()},
-    }
-    tmp = run_dir / f".{FILE}.tmp"
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return result
-
-
-def record_adapter_contamination(ctx: ArmContext, ref: AdapterRef) -> None:
-    """The lora arm's part: the adapter's training items against this task's evaluation split."""
-    from adapters.data import training_texts
-
-    c = ctx.cfg.lora.contamination
-    record_contamination(
-        ctx.run_dir, ctx.task.name, f"lora:{ref.name}", training_texts(ctx.cfg),
-        ctx.task.split(ctx.task_cfg.split), n=c.ngram, threshold=c.threshold,
+    group_rec = OverlapGroup(
+        n_sources=len(sources),
+        items={k: ItemOverlap(ratio=round(v.ratio, 4), source=v.source) for k, v in result.items()},
     )
 
+    def change(data: ContaminationFile) -> None:
+        data.ngram = n
+        data.threshold = threshold
+        data.tasks.setdefault(task, TaskOverlap()).groups[group] = group_rec
 
-def flagged_items(data: dict[str, Any], task: str) -> dict[str, tuple[float, str | None, str]]:
-    """item id -> (ratio, source, group) for items at or above the threshold in any group."""
-    thr = float(data.get("threshold", 0.5))
-    out: dict[str, tuple[float, str | None, str]] = {}
-    for group, g in data.get("tasks", {}).get(task, {}).get("groups", {}).items():
-        for iid, v in g["items"].items():
-            if v["ratio"] >= thr and (iid not in out or v["ratio"] > out[iid][0]):
-                out[iid] = (float(v["ratio"]), v.get("source"), group)
-    return out
-
-
-def _mean(xs: list[float]) -> str:
-    return "—" if not xs else f"{float(np.mean(xs)):.2f}"
-
-
-def contamination_section(run_dir: Path) -> str:
-    """Report section: flagged items per task, and each arm scored with and without them."""
-    path = run_dir / FILE
-    if not path.is_file():
-        return ""
-    from bench.store import RunStore
-
-    data = json.loads(path.read_text(encoding="utf-8"))
-    store = RunStore(run_dir)
-    selection = store.read_json("selection.json")
-    grades = store.latest_grades()
-    preds = store.latest_predictions()
-    lines = [
-        "## Contamination check",
-        "",
-        f"Character {data.get('ngram', 13)}-gram overlap (after NFKC) between text the model was tuned on "
-        f"and each evaluated item (question + reference); an item is flagged when at least "
-        f"{float(data.get('threshold', 0.5)):.0%} of its n-grams were seen. Scores are shown on all items and "
-        "on the clean items only: a gain that vanishes on clean items came from seen items, not skill.",
-        "",
-        "| task | arm | flagged / n | mean (all) | mean (clean) | mean (flagged) |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    details: list[str] = []
-    by_item: dict[tuple[str, str, str], Grade] = {}
-    for (t, a, e, _j), grade in sorted(grades.items()):
-        by_item.setdefault((t, a, e), grade)
-    for task, sel in selection.items():
-        if task not in data.get("tasks", {}):
-            continue
-        evaluated = list(sel["examples"])
-        flagged = {k: v for k, v in flagged_items(data, task).items() if k in set(evaluated)}
-        for arm in sel["arms"]:
-            all_s: list[float] = []
-            clean: list[float] = []
-            dirty: list[float] = []
-            for eid in evaluated:
-                p = preds.get((task, arm, eid))
-                g: Grade | None = by_item.get((task, arm, eid))
-                if p is None or g is None or g.score is None or g.prediction_key != p.request_key:
-                    continue
-                all_s.append(g.score)
-                (dirty if eid in flagged else clean).append(g.score)
-            lines.append(
-                f"| {task} | {arm} | {len(flagged)} / {len(evaluated)} | {_mean(all_s)} | {_mean(clean)} | {_mean(dirty)} |"
-            )
-        for iid, (ratio, src, group) in sorted(flagged.items())[:10]:
-            details.append(f"- `{task}/{iid}`: {ratio:.0%} of its n-grams seen (closest: `{src}`, via {group})")
-    if details:
-        lines += ["", "Flagged items:", "", *details]
-    return "\n".join(lines) + "\n"
+    update_model(run_dir / CONTAMINATION, ContaminationFile, change)
+    return result

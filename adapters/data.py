@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bench.arms import base_template, few_shot_examples
 from bench.config import ExperimentConfig, TaskSection
 from bench.errors import RagftError
-from bench.prompts import ensure_bos, render_prompt
+from bench.prompts import PromptTemplate, ensure_bos, render_prompt
 from bench.types import Example
+from tasks.readers import load_task, task_few_shots
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,6 @@ class TrainItem:
 
 def training_tasks(cfg: ExperimentConfig) -> list[TaskSection]:
     """The tasks whose train split trains the adapter (``lora.tasks``; default: every qa and quiz task)."""
-    from bench.runner import load_task
-
     by_name = {t.name: t for t in cfg.tasks}
     if cfg.lora.tasks is not None:
         unknown = [n for n in cfg.lora.tasks if n not in by_name]
@@ -56,13 +54,11 @@ def training_tasks(cfg: ExperimentConfig) -> list[TaskSection]:
 
 def train_examples(cfg: ExperimentConfig, tc: TaskSection) -> tuple[list[Example], list[Example], Any]:
     """(train items, few-shot examples, task) for one task: the train split minus its few-shot examples."""
-    from bench.runner import load_task
-
     task = load_task(tc, cfg)
     train = task.splits.get("train", [])
     if not train:
         raise RagftError(f"{cfg.source}: task '{tc.name}' has no train split to train an adapter on")
-    shots = few_shot_examples(train, tc.few_shots, cfg.run.seed)
+    shots = task_few_shots(tc, task, cfg.run.seed)
     shot_ids = {s.id for s in shots}
     return [e for e in train if e.id not in shot_ids and e.reference], shots, task
 
@@ -76,7 +72,7 @@ def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[Tr
         raise RagftError("the model's tokenizer has no EOS token; cannot mark where an answer ends")
     for tc in training_tasks(cfg):
         examples, shots, task = train_examples(cfg, tc)
-        template = base_template(task.kind, task.instruction)
+        template = PromptTemplate.for_kind(task.kind, task.instruction)
         for ex in examples:
             prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
             p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)

@@ -15,6 +15,7 @@ Example: ``render_prompt(PromptTemplate.for_kind("qa").messages(ex, shots), toke
 
 from __future__ import annotations
 
+import random
 from typing import Any, Literal
 
 from pydantic import Field
@@ -106,6 +107,15 @@ class PromptTemplate(Record):
             msgs.append(Message(role="assistant", content=s.reference or ""))
         msgs.append(Message(role="user", content=self.user_text(ex, context)))
         return msgs
+
+
+def few_shot_examples(train: list[Example], n: int, seed: int) -> list[Example]:
+    """``n`` examples from the train split, chosen once per task by a local seeded RNG."""
+    if n <= 0 or not train:
+        return []
+    rng = random.Random(seed)
+    pool = sorted(train, key=lambda e: e.id)
+    return rng.sample(pool, min(n, len(pool)))
 
 
 def render_completion(messages: list[Message]) -> str:

@@ -84,6 +84,19 @@ class GenRequest(Record):
         return hashlib.sha256(blob).hexdigest()
 
 
+class AdapterSpec(Record):
+    """One LoRA adapter as every backend receives it: the registry's identity (content hash and the
+    ``int_id`` vLLM gets, never reused for other weights), its folder, rank and base-model fingerprint.
+    ``name`` is what requests carry in ``GenRequest.adapter``."""
+
+    name: str
+    path: str
+    sha256: str
+    int_id: int = Field(ge=1)
+    rank: int = Field(ge=1)
+    base_model: str
+
+
 class Completion(Record):
     text: str
     finish_reason: Literal["stop", "length", "eos", "error"]

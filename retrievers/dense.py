@@ -170,7 +170,7 @@ def cached_passage_embeddings(
         parts.append(embedder.embed_passages(texts[start : start + batch]))
         if progress:
             progress(min(start + batch, len(texts)), len(texts))
-    vecs = np.concatenate(parts, axis=0)
+    vecs: np.ndarray = np.concatenate(parts, axis=0)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npy")

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.config.retrieval import RetrievalSection
 from bench.types import Passage
 from retrievers.base import Hit, Retriever, check_corpus, corpus_hash
 from retrievers.bm25 import BM25Index, load_tokens
-from retrievers.config import RetrievalSection
 from retrievers.dense import DenseIndex, get_embedder
 from retrievers.fusion import HybridRetriever
 from retrievers.japanese import get_tokenizer

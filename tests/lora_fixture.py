@@ -20,3 +20,11 @@ def build_random_lora(model_dir: Path, out: Path, r: int = 4) -> Path:
                 p.normal_(0, 2.0)
     model.save_pretrained(str(out))
     return out
+
+
+def lora_spec(model_dir: Path, folder: Path, registry_root: Path, prefix: str = "ad") -> object:
+    """The registered identity (``AdapterSpec``) of an adapter folder for the tiny model."""
+    from adapters.identity import spec_for_folder
+    from adapters.registry import Registry
+
+    return spec_for_folder(folder, str(model_dir), prefix=prefix, registry=Registry(registry_root))

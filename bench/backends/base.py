@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bench.types import Completion, GenRequest
 
@@ -40,3 +40,15 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class GuidedBackend(Protocol):
+    """Optional capability: JSON-schema constrained generation (vLLM structured outputs, an
+    OpenAI-compatible server's ``response_format``)."""
+
+    supports_json_schema: bool
+
+    def generate_json(
+        self, requests: list[GenRequest], schema: dict[str, Any], progress: Callable[[int], None] | None = None
+    ) -> list[GenResult]: ...

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bench.backends.base import GenFailure, GenResult
+from bench.backends.lora import check_adapters
 from bench.errors import RagftError
 from bench.models import fingerprint_model
 from bench.prompts import apply_stops, ensure_bos, render_prompt
-from bench.types import Completion, GenRequest, Sampling
+from bench.types import AdapterSpec, Completion, GenRequest, Sampling
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class HFBackend:
         device: str = "auto",
         batch_size: int = 8,
         max_model_len: int = 8192,
-        adapters: dict[str, str] | None = None,
+        adapters: Mapping[str, AdapterSpec] | None = None,
     ) -> None:
         import torch
         from transformers import AutoTokenizer
@@ -84,7 +85,7 @@ class HFBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.adapters: dict[str, str] = dict(adapters or {})
+        self.adapters: dict[str, AdapterSpec] = check_adapters(adapters or {}, model_path)
         self._loaded_adapters: set[str] = set()
         self._fingerprint = f"hf:{fingerprint_model(model_path)}:{dtype}"
 
@@ -149,6 +150,10 @@ class HFBackend:
                     progress(len(batch))
         return [r if r is not None else GenFailure("not generated") for r in results]
 
+    def add_adapters(self, adapters: Mapping[str, AdapterSpec]) -> None:
+        """More adapters for this backend (loaded on their first request)."""
+        self.adapters.update(check_adapters(adapters, self.model_path))
+
     def close(self) -> None:
         self._model = None
 
@@ -171,10 +176,10 @@ class HFBackend:
         from peft import PeftModel
 
         if not self._loaded_adapters:
-            self.model = PeftModel.from_pretrained(self.model, self.adapters[adapter], adapter_name=adapter)
+            self.model = PeftModel.from_pretrained(self.model, self.adapters[adapter].path, adapter_name=adapter)
             self.model.eval()
         elif adapter not in self._loaded_adapters:
-            self.model.load_adapter(self.adapters[adapter], adapter_name=adapter)
+            self.model.load_adapter(self.adapters[adapter].path, adapter_name=adapter)
         self._loaded_adapters.add(adapter)
         self.model.set_adapter(adapter)
         return contextlib.nullcontext()

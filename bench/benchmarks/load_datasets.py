@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from tasks.registry import load_registered
+from tasks.readers import load_registered
 
 READERS: list[tuple[str, str, list[str]]] = [
     # (loader, path under the data dir, raw files the baseline parses: .json whole, .jsonl-like by line, .xml)

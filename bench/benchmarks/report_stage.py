@@ -18,11 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m bench.benchmarks.report_stage RUN_DIR", file=sys.stderr)
         return 2
     run_dir = Path(args[0])
-    from bench.report import write_reports
-    from bench.summary import summarise
+    from bench.report.rundata import RunData
+    from bench.report.summary import summarise
+    from bench.report.writer import write_reports
 
     t0 = time.perf_counter()
-    summarise(run_dir)
+    summarise(RunData.load(run_dir))
     base = time.perf_counter() - t0
     t0 = time.perf_counter()
     write_reports(run_dir)  # first call includes importing scipy/matplotlib

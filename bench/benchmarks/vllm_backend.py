@@ -73,14 +73,18 @@ def main() -> None:
     from vllm.inputs import TokensPrompt
 
     from bench.backends.hf import HFBackend
+    from bench.backends.parity import compare, summary
     from bench.backends.vllm import VLLMBackend
-    from bench.parity import compare, summary
 
     path = resolve_model(a.model)
     s = Sampling(max_new_tokens=a.new_tokens, stop=[])  # no stops, fixed budget: every side generates alike
     reqs = build_requests(a.n, s)
     with tempfile.TemporaryDirectory() as tmp:
-        lora = str(random_lora(path, Path(tmp) / "lora"))
+        from adapters.identity import spec_for_folder
+        from adapters.registry import Registry
+
+        lora = spec_for_folder(random_lora(path, Path(tmp) / "lora"), path, prefix="bench",
+                               registry=Registry(Path(tmp) / "registry"))
         # hf first: vLLM's worker processes keep polling the CPU while idle, which would slow hf down
         hf = HFBackend(path, dtype=a.dtype, batch_size=a.hf_batch, adapters={"bench": lora})
         hf_rate = 0.0

@@ -72,7 +72,10 @@ def test_lora_adapter_per_request_changes_output(tiny_model: Path, tmp_path: Pat
             if "lora_B" in n:
                 p.normal_(0, 2.0)
     peft_model.save_pretrained(str(tmp_path / "ad"))
-    b = HFBackend(str(tiny_model), dtype="float32", batch_size=4, adapters={"ad": str(tmp_path / "ad")})
+    from tests.lora_fixture import lora_spec
+
+    spec = lora_spec(tiny_model, tmp_path / "ad", tmp_path / "reg")
+    b = HFBackend(str(tiny_model), dtype="float32", batch_size=4, adapters={"ad": spec})  # type: ignore[dict-item]
     s = Sampling(max_new_tokens=6, stop=[])
     plain = b.generate(reqs(3, s))
     mixed = b.generate(reqs(3, s, adapter="ad") + reqs(3, s))

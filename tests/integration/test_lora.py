@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.config import load_config
-from bench.runner import Runner
+from bench.engine.runner import Runner
 
 WORDS = {"粗大ごみ": "0", "住民票": "1", "避難所": "2"}
 
@@ -102,7 +102,7 @@ def test_train_run_gate_good_and_broken(tiny_model: Path, tmp_path: Path) -> Non
     assert res2.generated == 0 and [r.name for r in reg.entries()] == [ref.name]
 
     cli = CliRunner()
-    import adapters.cli  # noqa: F401  (registers the commands)
+    import bench.cli.adapters  # noqa: F401  (registers the commands)
 
     # a good candidate (another seed) passes
     good2 = write_cfg(tmp_path / "good2.toml", tmp_path / "good", tiny_model, seed=1)
@@ -145,16 +145,17 @@ def test_contamination_flags_a_planted_item(tiny_model: Path, tmp_path: Path) ->
     cfg = write_cfg(tmp_path / "c.toml", data, tiny_model, arms='["lora"]', extra="max_length = 256")
     cfg.write_text(cfg.read_text().replace("max_steps = 30", "max_steps = 2"))
     res = Runner(load_config(cfg), output_dir=tmp_path / "out").run()
-    data_c = json.loads((res.run_dir / "contamination.json").read_text())
-    from adapters.contamination import flagged_items
+    from bench.store.files import CONTAMINATION, ContaminationFile, read_model
 
-    flagged = flagged_items(data_c, "kind")
-    assert list(flagged) == ["kind-test-0000"] or len(flagged) == 1, flagged
+    data_c = read_model(res.run_dir / CONTAMINATION, ContaminationFile)
+    assert data_c is not None
+    flagged = data_c.flagged("kind")
+    assert list(flagged) == ["kind-test-0000"], flagged  # the planted item, and only it
     report = (res.run_dir / "report.md").read_text()
     planted = next(iter(flagged))
     assert f"`kind/{planted}`" in report and "| kind | lora | 1 / 12 |" in report
     # the CLI shows the same
-    import adapters.cli  # noqa: F401
+    import bench.cli.adapters  # noqa: F401
     from bench.cli import app
 
     r = CliRunner().invoke(app, ["contamination", str(cfg), "--output", str(tmp_path / "c.json")])

@@ -22,8 +22,9 @@ import pytest
 from bench.backends import GenFailure
 from bench.errors import RagftError
 from bench.types import Completion, GenRequest, Message, Sampling
+from tests.requires import require
 
-pytest.importorskip("httpx")
+require("httpx")
 
 
 class FaultServer:
@@ -202,14 +203,15 @@ def test_api_key_comes_from_the_environment_only(server: FaultServer, monkeypatc
 
 
 def test_config_section_validates_and_builds_the_backend(server: FaultServer) -> None:
-    from bench.backends import backend_from_config
+    from bench.backends import load_backend
     from bench.config import ModelSection
 
     with pytest.raises(ValueError, match="model.server"):
         ModelSection(backend="openai")
     m = ModelSection(id="fake", backend="openai", server={"base_urls": [server.url], "api": "chat", "max_retries": 1})
-    b = backend_from_config(m)
+    b = load_backend(m)
     assert b.name == "openai" and isinstance(b.generate([req("ok-cfg")])[0], Completion)
+    b.close()
 
 
 def test_api_key_never_reaches_run_dir_cache_or_logs(
@@ -221,7 +223,7 @@ def test_api_key_never_reaches_run_dir_cache_or_logs(
     from pathlib import Path
 
     from bench.config import load_config
-    from bench.runner import Runner
+    from bench.engine.runner import Runner
     from tests.fixture_data import make_tasks
 
     secret = "sk-ragft-test-0123456789"

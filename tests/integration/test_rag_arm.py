@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.arms import ArmContext, ArmNotApplicable, base_template, build_requests, prepare_arm
+from bench.arms.context import ArmContext, ArmNotApplicable, build_requests, prepare_arm
 from bench.backends.scripted import ScriptedBackend
 from bench.config import ExperimentConfig, load_config
-from bench.runner import Runner, load_task
-from retrievers.report import miss_split, retrieval_section
+from bench.engine.runner import Runner
+from bench.prompts import PromptTemplate
+from bench.report.rundata import RunData
+from bench.report.sections.retrieval import miss_split, retrieval_section
+from tasks.readers import load_task
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +26,7 @@ def _ctx(cfg: ExperimentConfig, name: str, run_dir: Path) -> ArmContext:
     tc = next(t for t in cfg.tasks if t.name == name)
     task = load_task(tc, cfg)
     return ArmContext(
-        cfg=cfg, task=task, task_cfg=tc, shots=[], template=base_template(task.kind, task.instruction),
+        cfg=cfg, task=task, task_cfg=tc, shots=[], template=PromptTemplate.for_kind(task.kind, task.instruction),
         new_tokens=16, run_dir=run_dir,
     )
 
@@ -97,7 +100,7 @@ def test_run_report_has_metrics_and_miss_split(tmp_path: Path) -> None:
     oracle_hits = {p["example_id"]: p["hits"] for p in preds if p["arm"] == "oracle"}
     assert all(len(h) == cfg.retrieval.k for h in rag_hits.values())
     assert oracle_hits == {e.id: e.gold_passages for e in qa}
-    split = miss_split(r.run_dir)["minato_qa"]
+    split = miss_split(RunData.load(r.run_dir))["minato_qa"]
     assert split["rag"]["n"] == 6 and split["rag"]["failed"] == 1
     assert split["rag"]["correct"] == 3
     assert split["rag"]["retrieval_miss"] + split["rag"]["generation_miss"] == 2
@@ -107,7 +110,7 @@ def test_run_report_has_metrics_and_miss_split(tmp_path: Path) -> None:
     assert "oracle" not in split
     report = (r.run_dir / "report.md").read_text()
     assert "## Retrieval" in report and "| hybrid |" in report and "RAG misses" in report
-    assert retrieval_section(r.run_dir) in report
+    assert retrieval_section(RunData.load(r.run_dir)) in report
 
 
 def test_identical_requests_are_generated_once(tmp_path: Path) -> None:

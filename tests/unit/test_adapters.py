@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from adapters.contamination import char_ngrams, check_overlap
-from adapters.gate import paired_bootstrap
 from adapters.registry import Registry
+from bench.engine.gate import paired_bootstrap
 from bench.errors import RagftError
 
 
@@ -106,16 +106,17 @@ def test_paired_bootstrap() -> None:
 
 
 def test_lora_arm_only_sets_the_adapter(tmp_path: Path) -> None:
-    from bench.arms import ArmContext, base_template, build_requests
+    from bench.arms.context import ArmContext, ArmState, build_requests
     from bench.config import load_config
-    from bench.runner import load_task
+    from bench.prompts import PromptTemplate
+    from tasks.readers import load_task
     from tests.fixture_data import make_tasks
 
     cfg = load_config(make_tasks(tmp_path / "data"))
     tc = cfg.tasks[2]
     task = load_task(tc, cfg)
-    ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=[], template=base_template(task.kind, task.instruction),
-                     new_tokens=4, run_dir=tmp_path, state={"lora_adapter": "quiz-r8@abcdef"})
+    ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=[], template=PromptTemplate.for_kind(task.kind, task.instruction),
+                     new_tokens=4, run_dir=tmp_path, state=ArmState(lora_adapter="quiz-r8@abcdef"))
     exs = task.split("test")
     base = build_requests(exs, "base", ctx)
     both = build_requests(exs, "base+lora", ctx)
@@ -127,10 +128,11 @@ def test_lora_arm_only_sets_the_adapter(tmp_path: Path) -> None:
 
 
 def test_lora_arm_refuses_to_evaluate_on_its_training_items(tmp_path: Path) -> None:
-    from adapters.arm import LoraArm
-    from bench.arms import ArmContext, base_template
+    from bench.arms.context import ArmContext
+    from bench.arms.lora import LoraArm
     from bench.config import load_config
-    from bench.runner import load_task
+    from bench.prompts import PromptTemplate
+    from tasks.readers import load_task
     from tests.fixture_data import make_tasks
 
     cfg_path = make_tasks(tmp_path / "data")
@@ -138,7 +140,7 @@ def test_lora_arm_refuses_to_evaluate_on_its_training_items(tmp_path: Path) -> N
     cfg = load_config(cfg_path)
     tc = cfg.tasks[2]
     task = load_task(tc, cfg)
-    ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=[], template=base_template(task.kind, task.instruction),
+    ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=[], template=PromptTemplate.for_kind(task.kind, task.instruction),
                      new_tokens=4, run_dir=tmp_path)
     with pytest.raises(RagftError, match="trains on"):
         LoraArm().prepare(ctx)

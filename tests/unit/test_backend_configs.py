@@ -34,7 +34,7 @@ def test_openai_backend_needs_servers_and_valid_limits() -> None:
         config_from_dict({"tasks": tasks(), "model": {"backend": "openai", "server": {"base_url": "http://x/v1"}}})
 
 
-def test_missing_vllm_is_an_actionable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_vllm_is_an_actionable_error(monkeypatch: pytest.MonkeyPatch, tiny_model: Path) -> None:
     import builtins
 
     real = builtins.__import__
@@ -46,6 +46,7 @@ def test_missing_vllm_is_an_actionable_error(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(builtins, "__import__", no_vllm)
     from bench.backends import load_backend
+    from bench.config import ModelSection
 
     with pytest.raises(RagftError, match=r"pip install 'ragft\[vllm"):
-        load_backend("vllm", "/nonexistent")
+        load_backend(ModelSection(id=str(tiny_model), backend="vllm"))

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.backends.scripted import ScriptedBackend
-from bench.compare import compare_runs, differing_settings
 from bench.config import load_config
-from bench.runner import Runner
+from bench.engine.runner import Runner
+from bench.report.compare import compare_runs, differing_settings
 from tests.unit.test_report import make_data
 
 

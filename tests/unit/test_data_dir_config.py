@@ -9,8 +9,8 @@ import pytest
 
 from bench.config import TaskSection, load_config
 from bench.errors import InputError
-from bench.runner import load_task
-from tasks.registry import LOADERS
+from bench.registry import TABLES
+from tasks.readers import load_task
 from tests.external_fixtures import write_jsquad
 
 CONFIG = """
@@ -56,7 +56,7 @@ def test_data_dir_from_cli_config_or_env(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_registry_matches_config_loader_names() -> None:
     literal = typing.get_args(TaskSection.model_fields["loader"].annotation)
-    assert set(literal) == set(LOADERS)
+    assert set(literal) == set(TABLES["loader"])
 
 
 def test_num_few_shots_default_used_only_when_config_is_silent() -> None:
@@ -68,12 +68,14 @@ def test_num_few_shots_default_used_only_when_config_is_silent() -> None:
 def test_data_report_section_lists_splits_and_notes(tmp_path: Path) -> None:
     import json
 
-    from tasks.report import data_section
+    from bench.report.rundata import RunData
+    from bench.report.sections.data import data_section
 
-    assert data_section(tmp_path) == ""
+    (tmp_path / "selection.json").write_text(json.dumps({}), encoding="utf-8")
+    assert data_section(RunData.load(tmp_path)) == ""
     (tmp_path / "selection.json").write_text(json.dumps({
-        "jsq": {"kind": "qa", "split": "test", "examples": ["a", "b"], "split_sizes": {"train": 3, "test": 9},
-                "notes": ["no train file: train/dev carved"]},
+        "jsq": {"kind": "qa", "metrics": ["char_f1"], "split": "test", "examples": ["a", "b"], "arms": ["base"],
+                "split_sizes": {"train": 3, "test": 9}, "notes": ["no train file: train/dev carved"]},
     }), encoding="utf-8")
-    md = data_section(tmp_path)
+    md = data_section(RunData.load(tmp_path))
     assert "| jsq | qa | train 3, test 9 | test | 2 |" in md and "- jsq: no train file" in md

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from bench.backends.scripted import ScriptedBackend
 from bench.config import load_config
-from bench.grading import grade_run
-from bench.judge_config import JudgeSpec
-from bench.llm_judge import judge_id
-from bench.report import write_reports
-from bench.runner import Runner
+from bench.config.judges import JudgeSpec
+from bench.engine.runner import Runner
+from bench.judges.grading import grade_run
+from bench.judges.llm import judge_id
+from bench.report.writer import write_reports
 from tests.fixture_data import make_tasks
 
 
@@ -124,13 +124,15 @@ class GuidedScripted(Scripted):
 
 
 def test_guided_decoding_hook_is_used_when_offered(tmp_path: Path) -> None:
-    from bench.llm_judge import JUDGE_JSON_SCHEMA, JudgeItem, LLMJudge
+    from bench.judges.base import JudgeItem
+    from bench.judges.llm import LLMJudge
+    from bench.judges.rubric import JUDGE_JSON_SCHEMA
     from bench.types import Example
 
     ex = Example(id="e", task="t", kind="qa", question="q", reference="r")
     b = GuidedScripted()
     judge = LLMJudge(JudgeSpec(name="g"), b)
-    (g,) = judge.grade_items([JudgeItem("t", "base", ex, "r", "k")], run_id="r")
+    (g,) = judge.grade([JudgeItem("t", "base", ex, "r", "k", run_id="r")])
     assert b.schemas == [JUDGE_JSON_SCHEMA] and g.score == 8.5 and g.rationale == "参照回答と一致"
     assert "JSON" in judge.requests(JudgeItem("t", "base", ex, "r", "k"))[0].messages[-1].content
     off = LLMJudge(JudgeSpec(name="g", guided=False), GuidedScripted())

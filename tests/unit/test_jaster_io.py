@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from bench.errors import InputError
-from bench.judge import ReferenceJudge
+from bench.judges.base import JudgeItem
+from bench.judges.reference import ReferenceJudge
 from bench.types import Completion, Prediction
 from tasks.jaster import export_jaster
 from tasks.jglue import load_jsquad_document
@@ -63,7 +64,7 @@ def test_judge_applies_answer_extract_pattern(tmp_path: Path) -> None:
         completion=Completion(text="考えます。答え：neutral です", finish_reason="stop", prompt_tokens=1,
                               output_tokens=1, latency_s=0.0),
     )
-    assert ReferenceJudge().grade(pred, ex, ["exact_match"]).score == 10.0
+    assert ReferenceJudge().grade([JudgeItem.from_prediction(pred, ex, ["exact_match"])])[0].score == 10.0
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench.backends.scripted import ScriptedBackend
+from bench.config.judges import JudgeSpec
 from bench.errors import InputError, RagftError
-from bench.judge_check import check_markdown, degrade, load_mt_bench, run_check
-from bench.judge_config import JudgeSpec
+from bench.judges.check import degrade, load_mt_bench, run_check
+from bench.report.sections.judge import check_markdown
 from bench.types import Completion, GenRequest
 
 

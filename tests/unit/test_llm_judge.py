@@ -6,21 +6,13 @@ import re
 
 import pytest
 
+from bench.config.judges import JudgeSpec, judges_from_list
 from bench.errors import InputError
-from bench.judge_config import JudgeSpec, judges_from_list
-from bench.judge_reliability import krippendorff_alpha_interval, spearman
-from bench.llm_judge import (
-    GEN_FAILED,
-    TAGS,
-    UNPARSEABLE,
-    aggregate_repeats,
-    judge_id,
-    judge_messages,
-    jury_grade,
-    neutralise,
-    parse_score,
-    prompt_hash,
-)
+from bench.judges.jury import jury_grade
+from bench.judges.llm import GEN_FAILED, UNPARSEABLE, aggregate_repeats, judge_id
+from bench.judges.parse import parse_score
+from bench.judges.reliability import krippendorff_alpha_interval, spearman
+from bench.judges.rubric import TAGS, judge_messages, neutralise, prompt_hash
 from bench.types import Example, Grade
 
 # (reply, expected score or None)

@@ -1,4 +1,5 @@
-"""Adapter identity (content hash -> vLLM name and id), base-model matching, rank buckets."""
+"""One adapter identity: the registry's content hash and int_id are what every backend receives;
+base-model matching; rank buckets."""
 
 from __future__ import annotations
 
@@ -7,41 +8,48 @@ from pathlib import Path
 
 import pytest
 
-from bench.backends.lora import (
-    AdapterInfo,
-    int_id_from_digest,
-    load_adapters,
-    same_base,
-    vllm_rank_bucket,
-)
+from adapters.identity import adapter_rank, adapter_spec
+from adapters.registry import Registry
+from bench.backends.lora import check_adapters, vllm_rank_bucket
 from bench.errors import RagftError
+from bench.models import fingerprint_model
 
 
-def fake_adapter(root: Path, base: str | None, r: int = 8, weights: bytes = b"w1") -> Path:
+def fake_adapter(root: Path, r: int = 8, weights: bytes = b"w1") -> Path:
     root.mkdir(parents=True)
-    (root / "adapter_config.json").write_text(json.dumps({"r": r, "base_model_name_or_path": base}))
+    (root / "adapter_config.json").write_text(json.dumps({"r": r, "base_model_name_or_path": "m"}))
     (root / "adapter_model.safetensors").write_bytes(weights)
     return root
 
 
 def test_identity_follows_content_not_name(tmp_path: Path) -> None:
-    a = AdapterInfo.load("a", fake_adapter(tmp_path / "a", "m"))
-    b = AdapterInfo.load("b", fake_adapter(tmp_path / "b", "m"))
-    c = AdapterInfo.load("a", fake_adapter(tmp_path / "c", "m", weights=b"w2"))
-    assert a.digest == b.digest and a.int_id == b.int_id
-    assert a.digest != c.digest and a.int_id != c.int_id and a.lora_name != c.lora_name
-    assert a.lora_name == f"a-{a.digest[:12]}"
-    assert all(1 <= int_id_from_digest(d * 64) < 2**31 for d in "0f")
+    reg = Registry(tmp_path / "reg")
+    fp = "f" * 16
+    a = adapter_spec(*reg.load(reg.register(fake_adapter(tmp_path / "a"), base_model=fp, prefix="a").name, served_model=fp))
+    b = adapter_spec(*reg.load(reg.register(fake_adapter(tmp_path / "b"), base_model=fp, prefix="b").name, served_model=fp))
+    c = adapter_spec(*reg.load(
+        reg.register(fake_adapter(tmp_path / "c", weights=b"w2"), base_model=fp, prefix="a").name, served_model=fp
+    ))
+    assert a.sha256 == b.sha256 and a.int_id == b.int_id  # same weights, same vLLM id
+    assert a.sha256 != c.sha256 and a.int_id != c.int_id and a.name != c.name
+    assert a.name.startswith("a-r8@") and a.name.endswith(a.sha256[:6]) and a.rank == 8
+    assert Path(a.path).is_dir() and Path(a.path).is_relative_to(tmp_path / "reg")
 
 
-def test_base_model_matching(tmp_path: Path) -> None:
-    assert same_base("Qwen/Qwen2.5-7B-Instruct", "/models/Qwen2.5-7B-Instruct")
-    assert same_base("Qwen/Qwen2.5-7B-Instruct", "/hf/models--Qwen--Qwen2.5-7B-Instruct/snapshots/abc")
-    assert not same_base("meta-llama/Llama-3.1-8B", "/models/Llama-3.1-8B-Instruct")
-    ad = fake_adapter(tmp_path / "ad", "meta-llama/Llama-3.1-8B")
-    with pytest.raises(RagftError, match="trained on base model 'meta-llama/Llama-3.1-8B'"):
-        load_adapters({"ad": str(ad)}, "/models/Llama-3.1-8B-Instruct")
-    assert load_adapters({"ad": str(ad)}, "meta-llama/Llama-3.1-8B")["ad"].rank == 8
+def test_backends_refuse_other_base_models(tmp_path: Path, tiny_model: Path) -> None:
+    reg = Registry(tmp_path / "reg")
+    ad = fake_adapter(tmp_path / "ad")
+    other = adapter_spec(*reg.load(reg.register(ad, base_model="0" * 16, prefix="x").name, served_model="0" * 16))
+    with pytest.raises(RagftError, match="trained on base model 0000"):
+        check_adapters({"x": other}, str(tiny_model))
+    fp = fingerprint_model(str(tiny_model))
+    mine = other.model_copy(update={"base_model": fp})
+    assert check_adapters({"x": mine}, str(tiny_model))["x"].int_id == other.int_id
+    clash = mine.model_copy(update={"name": "y", "sha256": "1" * 64})
+    with pytest.raises(RagftError, match="same int_id"):
+        check_adapters({"x": mine, "y": clash}, str(tiny_model))
+    with pytest.raises(RagftError, match="AdapterSpec"):
+        check_adapters({"x": str(ad)}, str(tiny_model))  # type: ignore[dict-item]
 
 
 def test_rank_buckets_and_bad_adapters(tmp_path: Path) -> None:
@@ -49,7 +57,10 @@ def test_rank_buckets_and_bad_adapters(tmp_path: Path) -> None:
     with pytest.raises(RagftError, match="above the largest rank"):
         vllm_rank_bucket(1024)
     with pytest.raises(RagftError, match="adapter_config.json"):
-        AdapterInfo.load("x", tmp_path)
-    bad = fake_adapter(tmp_path / "bad", "m", r=0)
+        adapter_rank(tmp_path)
+    bad = fake_adapter(tmp_path / "bad", r=0)
     with pytest.raises(RagftError, match="field 'r'"):
-        AdapterInfo.load("bad", bad)
+        adapter_rank(bad)
+    pattern = fake_adapter(tmp_path / "pat", r=8)
+    (pattern / "adapter_config.json").write_text(json.dumps({"r": 8, "rank_pattern": {"q_proj": 32}}))
+    assert adapter_rank(pattern) == 32

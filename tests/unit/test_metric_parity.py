@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metrics import char_f1, exact_match, set_f1
+from bench.judges.metrics import char_f1, exact_match, set_f1
 
 # (prediction, reference, char_f1 by fuzzywuzzy, exact_match by llm-jp-eval)
 CHAR_VECTORS = [

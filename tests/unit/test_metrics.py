@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metrics import char_f1, choice_accuracy, exact_match, set_f1
+from bench.judges.metrics import char_f1, choice_accuracy, exact_match, set_f1
 
 
 def test_exact_match_normalises_nfkc_and_space() -> None:

@@ -15,24 +15,21 @@ import pytest
 
 from bench.backends import GenFailure, GenResult
 from bench.config import config_from_dict
+from bench.config.prompt_search import PromptSearchSection
+from bench.engine.runner import Runner
 from bench.errors import RagftError
-from bench.optimize import (
-    DevEvaluator,
-    PromptArtifact,
-    ShotPicker,
-    candidate_space,
-    halving_cost,
-    optimize_task,
-    planned_generations,
-    reference_scorer,
-    report_section,
-    run_strategy,
-)
-from bench.optimize_config import PromptSearchSection
+from bench.judges.reference import dev_scorer as reference_scorer
+from bench.optimize.artifact import PromptArtifact
+from bench.optimize.evaluate import DevEvaluator
+from bench.optimize.search import optimize_task
+from bench.optimize.space import ShotPicker, candidate_space
+from bench.optimize.strategies import halving_cost, planned_generations, run_strategy
 from bench.prompts import PromptTemplate, render_completion
-from bench.runner import Runner, load_task
+from bench.report.rundata import RunData
+from bench.report.sections.prompt import prompt_section
 from bench.store import GenerationCache
 from bench.types import Completion, Example, GenRequest
+from tasks.readers import load_task
 from tests.fixture_data import write_jsonl
 
 # ------------------------------------------------------------------ rendering stays byte-identical
@@ -268,7 +265,7 @@ def test_similar_shots_pick_the_nearest_train_items() -> None:
     sim = PromptTemplate.for_kind("qa").model_copy(update={"shot_selection": "similar", "shots": 1})
     assert [s.id for s in picker.pick(sim, ex)] == ["a"]
     rnd = PromptTemplate.for_kind("qa")
-    from bench.arms import few_shot_examples
+    from bench.prompts import few_shot_examples
 
     assert picker.pick(rnd, ex) == few_shot_examples(train, 2, 0)  # the base arm's choice
 
@@ -327,7 +324,7 @@ def test_prompt_arm_in_a_run_writes_search_file_and_report(tmp_path: Path) -> No
     assert means[("doc", "prompt")] == 10.0 and means[("doc", "base")] == 0.0
     report = (run_dir / "report.md").read_text()
     assert "## Prompt search" in report and "[[ ##" not in report and "### 質問:\n{質問}\n\n### 文書:\n{文書}" in report
-    assert report_section(run_dir).startswith("## Prompt search")
+    assert prompt_section(RunData.load(run_dir)).startswith("## Prompt search")
     # a rerun loads the artifact and regenerates nothing
     b2 = LayoutBackend(answers_of(p), lambda r: False)
     Runner(cfg, backend=b2, output_dir=tmp_path / "out").run()  # type: ignore[arg-type]

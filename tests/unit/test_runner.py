@@ -9,7 +9,7 @@ import pytest
 
 from bench.backends.scripted import ScriptedBackend
 from bench.config import load_config
-from bench.runner import Runner
+from bench.engine.runner import Runner
 from tests.fixture_data import make_tasks
 
 
@@ -82,9 +82,9 @@ def test_limit_and_selection(tmp_path: Path) -> None:
 
 
 def test_identical_requests_across_arms_are_generated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import arms as arms_mod
+    from bench import registry
 
-    monkeypatch.setitem(arms_mod.ARMS, "same", ("bench.arms:BaseArm", "test-only: the base prompt again"))
+    monkeypatch.setitem(registry.TABLES["arm"], "same", registry.Entry("bench.arms.base:BaseArm", "test-only"))
     cfg = make_tasks(tmp_path / "data")
     cfg.write_text(cfg.read_text().replace('arms = ["base"]', 'arms = ["base", "same"]'))
     b = ScriptedBackend(default="x")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bench.stats import (
+from bench.report.stats import (
     bootstrap_ci,
     cluster_bootstrap_ci,
     holm,

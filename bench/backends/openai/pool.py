@@ -1,0 +1,76 @@
+"""The servers of the openai backend: per-server health and counters, the queued work item, and the
+``GET /models`` probe that takes a server out of rotation when it is down or serves another model.
+
+Example: ``await probe(client, ServerState(url="http://gpu1:8000/v1"), "Qwen/Qwen2.5-7B", 30.0)``
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.backends.openai.http import import_httpx
+from bench.types import GenRequest
+
+log = logging.getLogger(__name__)
+
+UNHEALTHY_AFTER = 3  # consecutive refused/broken connections that take a server out of rotation
+
+
+@dataclass
+class ServerState:
+    """Per-server health and counters (shown in the log at close and by ``server_stats``)."""
+
+    url: str
+    healthy: bool = True
+    reason: str = ""
+    models: dict[str, str | None] | None = None  # served name -> parent (None: not listed / unknown)
+    consecutive_errors: int = 0
+    requests: int = 0
+    ok: int = 0
+    errors: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+@dataclass
+class Item:
+    index: int
+    request: GenRequest
+    model: str
+    prompt_ids: list[int] | None
+    use_stops: bool = True
+    attempts: int = 0
+    not_before: float = 0.0
+    last_error: str = ""
+    avoid: set[str] = field(default_factory=set)
+
+
+async def probe(client: Any, s: ServerState, served_model: str, timeout_s: float) -> None:
+    """``GET /models``: refused or broken -> unhealthy; a listing must include the base model."""
+    httpx = import_httpx()
+    s.healthy, s.reason, s.consecutive_errors = True, "", 0
+    try:
+        resp = await client.get(f"{s.url}/models", timeout=min(timeout_s, 30.0))
+    except httpx.HTTPError as e:
+        s.healthy, s.reason = False, f"unreachable: {type(e).__name__}: {e}"
+        log.warning("server %s is down: %s", s.url, s.reason)
+        return
+    if resp.status_code in (404, 405, 501):
+        return  # no model listing on this server: requests will tell
+    if resp.status_code >= 400:
+        s.healthy, s.reason = False, f"GET /models answered HTTP {resp.status_code}"
+        log.warning("server %s is down: %s", s.url, s.reason)
+        return
+    try:
+        data = resp.json()["data"]
+        s.models = {str(m["id"]): (str(m["parent"]) if m.get("parent") else None) for m in data}
+    except (ValueError, KeyError, TypeError) as e:
+        s.healthy, s.reason = False, f"GET /models returned malformed JSON ({type(e).__name__})"
+        return
+    if served_model not in s.models:
+        s.healthy = False
+        s.reason = f"does not serve '{served_model}' (serves {sorted(s.models)}); set model.server.served_model"
+        log.warning("server %s: %s", s.url, s.reason)
+

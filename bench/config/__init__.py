@@ -1,0 +1,32 @@
+"""The whole TOML schema of ragft, one table per file; ``load_config`` reads and validates a file.
+
+Example: ``cfg = load_config("configs/demo.toml")``
+"""
+
+from bench.config.base import Section
+from bench.config.experiment import (
+    BUNDLED_PREFIX,
+    DATA_DIR_ENV,
+    DATA_PREFIX,
+    ExperimentConfig,
+    JudgeSection,
+    RunSection,
+    TaskSection,
+    bundled_data_dir,
+    config_from_dict,
+    load_config,
+    new_tokens_for,
+)
+from bench.config.judges import JudgeSpec, judges_from_list, load_judges
+from bench.config.lora import ContaminationSection, GateSection, LoraSection
+from bench.config.model import ModelSection, ServerSection
+from bench.config.prompt_search import PromptSearchSection
+from bench.config.report import CostSection, ReportSection
+from bench.config.retrieval import RetrievalSection
+
+__all__ = [
+    "BUNDLED_PREFIX", "DATA_DIR_ENV", "DATA_PREFIX", "ContaminationSection", "CostSection", "ExperimentConfig",
+    "GateSection", "JudgeSection", "JudgeSpec", "LoraSection", "ModelSection", "PromptSearchSection",
+    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "TaskSection",
+    "bundled_data_dir", "config_from_dict", "judges_from_list", "load_config", "load_judges", "new_tokens_for",
+]

@@ -1,0 +1,203 @@
+"""Experiment configs: TOML files validated by pydantic, with errors that name file, key and expectation.
+
+The tables live one per file in this package (``model``, ``judges``, ``lora``, ``retrieval``,
+``prompt_search``, ``report``); this module assembles them into ``ExperimentConfig``.
+
+Example: ``cfg = load_config("configs/demo.toml")``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from bench.config.base import Section
+from bench.config.judges import JudgeSpec
+from bench.config.lora import LoraSection
+from bench.config.model import ModelSection
+from bench.config.prompt_search import PromptSearchSection
+from bench.config.report import CostSection, ReportSection
+from bench.config.retrieval import RetrievalSection
+from bench.errors import InputError, RagftError
+from bench.registry import arm_parts
+from bench.types import Sampling
+
+BUNDLED_PREFIX = "bundled:"
+DATA_PREFIX = "data:"  # resolved against --data-dir, run.data_dir or $RAGFT_DATA_DIR
+DATA_DIR_ENV = "RAGFT_DATA_DIR"
+
+
+class RunSection(Section):
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")
+    output_dir: str = "reports"
+    seed: int = 0
+    data_dir: str | None = None  # root for "data:" paths (relative to this file); --data-dir wins
+
+
+class TaskSection(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    loader: Literal[
+        "qa-jsonl", "document-jsonl", "jaster",
+        # external sets as distributed (tasks/registry.py)
+        "jsquad-qa", "jsquad-quiz", "jsquad-document", "jcommonsenseqa", "jnli", "lawqa-qa", "lawqa-quiz", "niilc",
+    ]
+    path: str
+    corpus: str | None = None
+    dataset: str | None = None
+    split: str = "test"
+    limit: int | None = Field(default=None, ge=1)
+    few_shots: int = Field(default=0, ge=0, le=64)
+    max_new_tokens: int | None = Field(default=None, ge=1)
+    metrics: list[Literal["exact_match", "char_f1", "set_f1", "choice_accuracy"]] | None = None
+
+
+class JudgeSection(Section):
+    kind: Literal["reference"] = "reference"
+
+
+class ExperimentConfig(Section):
+    run: RunSection = Field(default_factory=RunSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    sampling: Sampling = Field(default_factory=Sampling)
+    tasks: list[TaskSection] = Field(min_length=1)
+    arms: list[str] = Field(default_factory=lambda: ["base"], min_length=1)
+    judge: JudgeSection = Field(default_factory=JudgeSection)
+    report: ReportSection = Field(default_factory=ReportSection)
+    cost: CostSection = Field(default_factory=CostSection)
+    prompt: PromptSearchSection = Field(default_factory=PromptSearchSection)
+    judges: list[JudgeSpec] = Field(default_factory=list)  # extra judges (llm, juries); not in the run id
+    lora: LoraSection = Field(default_factory=LoraSection)
+    retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+
+    # Not part of the file: where it was read from (for relative paths and messages).
+    source: str = Field(default="<memory>", exclude=True)
+    base_dir: str = Field(default=".", exclude=True)
+    data_dir: str | None = Field(default=None, exclude=True)  # from --data-dir
+
+    def data_root(self) -> Path | None:
+        """Where ``data:`` paths point: --data-dir, else run.data_dir, else $RAGFT_DATA_DIR."""
+        if self.data_dir:
+            return Path(self.data_dir).expanduser()
+        if self.run.data_dir:
+            p = Path(self.run.data_dir).expanduser()
+            return p if p.is_absolute() else Path(self.base_dir) / p
+        env = os.environ.get(DATA_DIR_ENV)
+        return Path(env).expanduser() if env else None
+
+    def resolve_path(self, value: str) -> Path:
+        """Resolve a data path: ``bundled:`` is the package's sample data; relative is to the config."""
+        if value.startswith(BUNDLED_PREFIX):
+            return bundled_data_dir() / value[len(BUNDLED_PREFIX) :]
+        if value.startswith(DATA_PREFIX):
+            root = self.data_root()
+            if root is None:
+                raise RagftError(
+                    f"'{value}' is a path in the data directory, but none is set: pass --data-dir DIR "
+                    f"(e.g. --data-dir ../shared/data), set run.data_dir in {self.source}, or set ${DATA_DIR_ENV}"
+                )
+            return root / value[len(DATA_PREFIX) :]
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def identity(self) -> str:
+        """Hash of what determines results (model, sampling, judge); limits and selections excluded."""
+        d = self.model_dump(mode="json")
+        ident = {
+            "model": d["model"],
+            "sampling": d["sampling"],
+            "judge": d["judge"],
+            "seed": d["run"]["seed"],
+        }
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
+
+    def run_id(self) -> str:
+        if self.run.id:
+            return self.run.id
+        return f"{Path(self.source).stem}-{self.identity()}"
+
+
+def bundled_data_dir() -> Path:
+    """The ``tasks`` package's sample data (found by name: the config layer does not import tasks)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tasks")
+    if spec is None or not spec.submodule_search_locations:
+        raise RagftError("the ragft package 'tasks' is not installed; reinstall ragft")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _describe(err: dict[str, Any]) -> tuple[str, str]:
+    loc = ".".join(str(x) for x in err["loc"])
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        return loc, "no such key (unknown keys are errors; check the spelling)"
+    if typ == "missing":
+        return loc, "this key to be set"
+    return loc, err["msg"].replace("Input should be", "a value that is").lower()
+
+
+def config_from_dict(
+    data: dict[str, Any], source: str = "<memory>", base_dir: str = ".", data_dir: str | Path | None = None
+) -> ExperimentConfig:
+    try:
+        cfg = ExperimentConfig.model_validate(
+            {**data, "source": source, "base_dir": base_dir, "data_dir": str(data_dir) if data_dir else None}
+        )
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc, expected = _describe(dict(first))
+        more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
+        raise InputError(source, loc, expected + more, got=first.get("input")) from None
+    for i, t in enumerate(cfg.tasks):
+        for key in ("path", "corpus"):
+            val = getattr(t, key)
+            if val is None:
+                continue
+            try:
+                p = cfg.resolve_path(val)
+            except RagftError as e:
+                raise InputError(source, f"tasks.{i}.{key}", str(e), got=val) from None
+            if not p.exists():
+                raise InputError(source, f"tasks.{i}.{key}", f"an existing file or folder ({p})", got=val)
+        if t.loader == "jaster" and not t.dataset:
+            raise InputError(source, f"tasks.{i}.dataset", "the jaster dataset name (file stem)")
+    for i, arm in enumerate(cfg.arms):
+        try:
+            arm_parts(arm)
+        except RagftError as e:
+            raise InputError(source, f"arms.{i}", str(e), got=arm) from None
+    names = [t.name for t in cfg.tasks]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError(source, "tasks.name", "unique task names", got=sorted(dup))
+    return cfg
+
+
+def load_config(path: str | Path, data_dir: str | Path | None = None) -> ExperimentConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(str(p), None, "an existing TOML config file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(str(p), None, "UTF-8 text", got=str(e)) from None
+    except tomllib.TOMLDecodeError as e:
+        line = getattr(e, "lineno", None)
+        raise InputError(str(p), None, f"valid TOML ({e})", line=line) from None
+    return config_from_dict(data, source=str(p), base_dir=str(p.parent.resolve()), data_dir=data_dir)
+
+
+def new_tokens_for(tc: TaskSection, cfg: ExperimentConfig, output_length: int | None) -> int:
+    """The generation budget of a task: its own ``max_new_tokens``, else the jaster
+    ``output_length`` + 4, else ``sampling.max_new_tokens``."""
+    if tc.max_new_tokens is not None:
+        return tc.max_new_tokens
+    if output_length is not None:
+        return output_length + 4
+    return cfg.sampling.max_new_tokens

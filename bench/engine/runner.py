@@ -1,0 +1,186 @@
+"""The runner: prepare -> generate -> grade -> report, resumable at every item.
+
+Each stage reads and writes typed files in ``reports/<run-id>/``. Running the same config again
+resumes: finished predictions and grades are never redone, and completions come from the
+content-addressed generation cache when the same request was made before. The whole run — the
+prompt search, the evaluation and any LLM judge naming the same model — uses one backend.
+
+Example: ``Runner(load_config("configs/demo.toml")).run()``
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.backends import Backend, load_backend
+from bench.backends.batching import GenOutcome, generate_cached
+from bench.config import ExperimentConfig
+from bench.engine.plan import Plan, build_plan
+from bench.errors import RagftError
+from bench.judges.grading import grade_run, reference_spec
+from bench.judges.reference import ReferenceJudge
+from bench.models import cache_dir
+from bench.progress import progress_bar
+from bench.report.writer import write_reports
+from bench.store.cache import GenerationCache
+from bench.store.files import write_selection
+from bench.store.provenance import collect_provenance
+from bench.store.rundir import RunStore
+from bench.types import AdapterSpec, ArmSummary, GenRequest, Prediction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    generated: int = 0
+    from_cache: int = 0
+    resumed: int = 0
+    failed: int = 0
+    graded: int = 0
+    summaries: list[ArmSummary] = field(default_factory=list)
+    adapters: dict[str, AdapterSpec] = field(default_factory=dict)
+
+
+class Runner:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        *,
+        limit: int | None = None,
+        tasks: list[str] | None = None,
+        arms: list[str] | None = None,
+        backend: Backend | None = None,
+        output_dir: Path | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.limit = limit
+        known_tasks = [t.name for t in cfg.tasks]
+        for t in tasks or []:
+            if t not in known_tasks:
+                raise RagftError(f"--tasks: no task '{t}' in {cfg.source}; tasks there: {', '.join(known_tasks)}")
+        for a in arms or []:
+            if a not in cfg.arms:
+                raise RagftError(f"--arms: arm '{a}' is not in {cfg.source}; arms there: {', '.join(cfg.arms)}")
+        self.task_cfgs = [t for t in cfg.tasks if not tasks or t.name in tasks]
+        self.arms = [a for a in cfg.arms if not arms or a in arms]
+        self._given = backend
+        self.output_dir = output_dir or Path(cfg.run.output_dir)
+        self.console = console or Console(stderr=True)
+
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        run_id = cfg.run_id()
+        store = RunStore(self.output_dir / run_id)
+        result = RunResult(run_dir=store.root)
+        self.console.print(f"[bold]ragft run[/] {cfg.source} → {store.root}")
+        handles: list[Backend] = []
+
+        def get_backend(adapters: dict[str, AdapterSpec]) -> Backend:
+            if self._given is not None:
+                return self._given
+            handles.append(load_backend(cfg.model, adapters=adapters, seed=cfg.run.seed))
+            return handles[-1]
+
+        try:
+            plan = build_plan(
+                cfg, self.task_cfgs, self.arms, limit=self.limit, run_dir=store.root, console=self.console,
+                get_backend=get_backend,
+            )
+            backend = self._given if self._given is not None else handles[0]
+            result.adapters = plan.adapters
+            store.write_json("config.json", cfg.model_dump(mode="json"))
+            write_selection(store.root, plan.selection)
+            store.write_json("examples.json", plan.examples_json())
+            fingerprint = backend.fingerprint()
+            self._generate(plan, store, backend, fingerprint, run_id, result)
+            ref = ReferenceJudge()
+            store.write_json(
+                "provenance.json",
+                collect_provenance(
+                    run_id=run_id, config_source=cfg.source, model_fingerprint=fingerprint,
+                    datasets=plan.datasets, judge={"id": ref.id, "version": ref.version},
+                ),
+            )
+            # the reference judge, then any [[judges]]; an LLM judge naming the run's model
+            # gets the run's backend from load_backend while this run still holds it
+            result.graded = grade_run(
+                store.root, [reference_spec(), *cfg.judges], console=self.console, seed=cfg.run.seed
+            )
+        finally:
+            for h in handles:
+                h.close()
+        result.summaries = write_reports(store.root).summaries
+        self._say_done(result)
+        return result
+
+    def _generate(
+        self, plan: Plan, store: RunStore, backend: Backend, fingerprint: str, run_id: str, result: RunResult
+    ) -> None:
+        done = store.latest_predictions()
+        pending: list[GenRequest] = []
+        for r in plan.requests():
+            prev = done.get((r.task, r.arm, r.example_id))
+            if prev is not None and prev.request_key == r.key(fingerprint) and prev.completion is not None:
+                result.resumed += 1
+                continue
+            pending.append(r)
+        if not pending:
+            return
+
+        def write(o: GenOutcome) -> None:
+            r = o.request
+            p = Prediction(
+                run_id=run_id, task=r.task, arm=r.arm, example_id=r.example_id, request_key=o.key,
+                prompt=backend.render(r), hits=r.hits,
+                completion=o.result if o.ok else None,  # type: ignore[arg-type]
+                error=None if o.ok else getattr(o.result, "error", "generation failed"),
+            )
+            store.append_prediction(p)
+            if not o.ok:
+                result.failed += 1
+            elif o.source == "generated":
+                result.generated += 1
+            else:
+                result.from_cache += 1
+
+        cache = GenerationCache(cache_dir() / "generations.sqlite")
+        try:
+            with progress_bar(self.console) as bar:
+                job = bar.add_task("generate", total=len(pending))
+                t0 = time.perf_counter()
+                done_n = [0]
+
+                def advance(n: int) -> None:
+                    bar.advance(job, n)
+                    done_n[0] += n
+                    if not self.console.is_terminal and result.generated + result.failed:
+                        el = time.perf_counter() - t0
+                        self.console.print(f"  generated {done_n[0]}/{len(pending)} ({el:.0f} s)")
+
+                generate_cached(
+                    backend, pending, cache=cache, batch_size=self.cfg.model.batch_size,
+                    fingerprint=fingerprint, progress=advance, on_result=write,
+                )
+        finally:
+            cache.close()
+
+    def _say_done(self, r: RunResult) -> None:
+        c = self.console
+        if r.generated == 0 and r.from_cache == 0 and r.failed == 0:
+            c.print(f"[green]Nothing to generate:[/] all {r.resumed} predictions were already in this run (resumed).")
+        else:
+            c.print(
+                f"generated {r.generated}, from cache {r.from_cache}, resumed {r.resumed}, failed {r.failed}"
+            )
+        c.print(f"graded {r.graded} new; report: {r.run_dir / 'report.md'}")
+        for s in r.summaries:
+            mean = "—" if s.mean is None else f"{s.mean:.2f}"
+            c.print(f"  {s.task:<20} {s.arm:<8} mean {mean:>5} / 10  n={s.n} failed={s.n_failed} unscored={s.n_unscored}")

@@ -1,0 +1,56 @@
+"""The ``reference`` judge: deterministic metrics (``bench.judges.metrics``) scaled to 0–10.
+
+A prediction that failed to generate gets an unscored grade naming the failure (counted as
+n_failed, never 0); an item without a reference answer is unscored.
+
+Example: ``ReferenceJudge().grade([JudgeItem.from_prediction(p, ex, ["char_f1"])])``
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from bench.config import ExperimentConfig
+from bench.judges.base import JudgeItem
+from bench.judges.metrics import METRICS, extract_answer
+from bench.types import Grade
+
+REFERENCE_VERSION = "ref-2"  # ref-2: char_f1 rounds to whole percent like fuzzywuzzy
+NO_REFERENCE = "no reference answer to compare with"
+
+
+class ReferenceJudge:
+    name = "reference"
+    version = REFERENCE_VERSION
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{hashlib.sha256(self.version.encode()).hexdigest()[:8]}"
+
+    def grade(self, items: list[JudgeItem]) -> list[Grade]:
+        return [self.grade_one(it) for it in items]
+
+    def grade_one(self, it: JudgeItem) -> Grade:
+        ex = it.example
+        base: dict[str, Any] = dict(
+            run_id=it.run_id, task=it.task, arm=it.arm, example_id=ex.id,
+            judge=self.id, judge_version=self.version, prediction_key=it.prediction_key,
+        )
+        if it.candidate is None:
+            return Grade(**base, score=None, error=f"no completion: {it.error}")
+        if not ex.reference:
+            return Grade(**base, score=None, error=NO_REFERENCE)
+        item_metrics = ex.metadata.get("metrics") or it.metrics
+        text = extract_answer(it.candidate, ex.metadata.get("answer_extract_pattern"))
+        values = {m: METRICS[m](text, ex.reference) for m in item_metrics}
+        primary = item_metrics[0]
+        return Grade(
+            **base, score=round(10.0 * values[primary], 4), metrics=values,
+            rationale=f"{primary} against the reference",
+        )
+
+
+def dev_scorer(cfg: ExperimentConfig) -> ReferenceJudge:
+    """The prompt search's dev scorer for ``judge.kind = "reference"``."""
+    return ReferenceJudge()

@@ -1,0 +1,24 @@
+"""Report section "Data": per task, the split sizes, how many items were evaluated, and data notes
+(splits carved from an evaluation file, skipped records, metrics ragft does not compute).
+
+Example: ``ragft report reports/jglue-0cc99deb``
+"""
+
+from __future__ import annotations
+
+from bench.report.rundata import RunData
+
+
+def data_section(rd: RunData) -> str:
+    rows: list[str] = []
+    notes: list[str] = []
+    for task, sel in rd.selection.items():
+        split_text = ", ".join(f"{k} {v}" for k, v in sel.split_sizes.items())
+        rows.append(f"| {task} | {sel.kind} | {split_text} | {sel.split} | {len(sel.examples)} |")
+        notes += [f"- {task}: {n}" for n in sel.notes]
+    if not rows:
+        return ""
+    out = ["## Data", "", "| task | kind | splits (items) | evaluated split | evaluated |", "|---|---|---|---|---|", *rows]
+    if notes:
+        out += ["", *notes]
+    return "\n".join(out) + "\n"

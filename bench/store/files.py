@@ -1,0 +1,222 @@
+"""Typed contracts for the JSON files of a run directory that several modules read.
+
+One model per file, read and written only through these functions (atomic replace on write),
+so no module reads another feature's file by string keys:
+
+- ``selection.json``: per task, what was evaluated (``TaskSelection``);
+- ``costs.json``: fixed and per-query costs recorded by arms (``CostsFile``);
+- ``contamination.json``: n-gram overlap of tuned-on text with evaluated items (``ContaminationFile``);
+- ``judge_reliability.json``: LLM-judge parse failures, repeat spread, agreement (``JudgeReliability``).
+
+Models ignore unknown keys when reading, so a run written by a newer ragft still loads.
+
+Example: ``sel = read_selection(Path("reports/demo-1a2b3c4d"))``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from bench.errors import RagftError
+
+SELECTION = "selection.json"
+COSTS = "costs.json"
+CONTAMINATION = "contamination.json"
+JUDGE_RELIABILITY = "judge_reliability.json"
+
+M = TypeVar("M", bound=BaseModel)
+_lock = threading.Lock()
+
+
+class FileModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --------------------------------------------------------------------------- selection.json
+class TaskSelection(FileModel):
+    """What a run evaluates of one task: its kind, metrics, split, items, arms and few-shot ids."""
+
+    kind: str
+    metrics: list[str]
+    split: str
+    examples: list[str]
+    arms: list[str]
+    few_shot_ids: list[str] = Field(default_factory=list)
+    split_sizes: dict[str, int] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    skipped_arms: dict[str, str] | None = None  # arm -> why it does not apply to this task
+
+
+class Selection(RootModel[dict[str, TaskSelection]]):
+    """task name -> ``TaskSelection``, in config order."""
+
+    def __iter__(self) -> Any:  # iterate task names like a dict
+        return iter(self.root)
+
+    def __getitem__(self, task: str) -> TaskSelection:
+        return self.root[task]
+
+    def __contains__(self, task: object) -> bool:
+        return task in self.root
+
+    def items(self) -> Any:
+        return self.root.items()
+
+    def tasks(self) -> list[str]:
+        return list(self.root)
+
+
+# --------------------------------------------------------------------------- costs.json
+class FixedCost(FileModel):
+    """A one-off cost of an arm (``task`` None: shared by every task of the run)."""
+
+    arm: str
+    task: str | None
+    kind: str  # index_build, lora_training, prompt_search, engine_start, …
+    seconds: float
+    device: str
+    generations: int | None = None
+    note: str = ""
+    recorded: str = ""
+
+
+class QueryCost(FileModel):
+    """Time per query spent outside the completion (e.g. retrieval): ``seconds`` over ``queries``."""
+
+    arm: str
+    task: str | None
+    kind: str
+    seconds: float
+    queries: int
+    device: str
+    recorded: str = ""
+
+
+class CostsFile(FileModel):
+    fixed: list[FixedCost] = Field(default_factory=list)
+    per_query: list[QueryCost] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- contamination.json
+class ItemOverlap(FileModel):
+    ratio: float  # share of the item's n-grams found in the group's sources
+    source: str | None = None  # the source sharing the most n-grams with the item
+
+
+class OverlapGroup(FileModel):
+    n_sources: int
+    items: dict[str, ItemOverlap]
+
+
+class TaskOverlap(FileModel):
+    groups: dict[str, OverlapGroup] = Field(default_factory=dict)
+
+
+class ContaminationFile(FileModel):
+    ngram: int = 13
+    threshold: float = 0.5
+    tasks: dict[str, TaskOverlap] = Field(default_factory=dict)
+
+    def flagged(self, task: str) -> dict[str, tuple[float, str | None, str]]:
+        """item id -> (ratio, source, group) for items at or above the threshold in any group."""
+        out: dict[str, tuple[float, str | None, str]] = {}
+        t = self.tasks.get(task)
+        for group, g in (t.groups if t else {}).items():
+            for iid, v in g.items.items():
+                if v.ratio >= self.threshold and (iid not in out or v.ratio > out[iid][0]):
+                    out[iid] = (v.ratio, v.source, group)
+        return out
+
+
+# --------------------------------------------------------------------------- judge_reliability.json
+class JudgeStats(FileModel):
+    model: str | None = None
+    backend: str | None = None
+    rubric: str | None = None
+    prompt_hash: str | None = None
+    repeats: int = 1
+    n_graded: int = 0
+    n_scored: int = 0
+    n_unparseable: int = 0
+    n_generation_failed: int = 0
+    replies: int = 0
+    replies_unparsed: int = 0
+    parse_failure_rate: float | None = None
+    repeat_items: int = 0
+    repeat_sd_mean: float | None = None
+    repeat_variance_mean: float | None = None
+
+
+class RefAgreement(FileModel):
+    n: int
+    spearman: float | None = None
+    alpha_interval: float | None = None
+    mean_abs_diff: float | None = None
+    mean_llm: float | None = None
+    mean_reference: float | None = None
+
+
+class JudgePair(FileModel):
+    a: str
+    b: str
+    n: int
+    spearman: float | None = None
+    alpha_interval: float | None = None
+
+
+class JudgeReliability(FileModel):
+    judges: dict[str, JudgeStats] = Field(default_factory=dict)
+    pairwise: list[JudgePair] = Field(default_factory=list)
+    all_llm_alpha: float | None = None
+    vs_reference: dict[str, dict[str, RefAgreement]] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- reading and writing
+def write_model(path: Path, obj: BaseModel, *, exclude_none: bool = False) -> None:
+    """Write ``obj`` as indented JSON, atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(obj.model_dump_json(indent=2, exclude_none=exclude_none), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_model(path: Path, model: type[M]) -> M | None:
+    """The file as ``model``, None when it does not exist; an unreadable file is a ``RagftError``."""
+    if not path.is_file():
+        return None
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise RagftError(f"{path}: field '{where}' {err['msg'].lower()} (the file is damaged or not ragft's)") from None
+
+
+def read_selection(run_dir: Path) -> Selection:
+    sel = read_model(run_dir / SELECTION, Selection)
+    if sel is None:
+        raise RagftError(f"{run_dir} is not a ragft run directory (no {SELECTION})")
+    return sel
+
+
+def write_selection(run_dir: Path, sel: Selection) -> None:
+    write_model(run_dir / SELECTION, sel, exclude_none=True)
+
+
+def update_model(path: Path, model: type[M], change: Any) -> M:
+    """Read-modify-write ``path`` under a process lock: ``change(obj)`` edits the model in place."""
+    with _lock:
+        obj = read_model(path, model) or model()
+        change(obj)
+        write_model(path, obj)
+        return obj
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)
