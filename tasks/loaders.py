@@ -308,6 +308,7 @@ class JasterFile:
     answer_extract_pattern: str | None = None
     num_few_shots: int | None = None
     custom_prompt_template: str | None = None
+    sample_metadata: list[dict[str, Any]] = field(default_factory=list)  # per sample ({} when absent)
 
 
 JASTER_KEYS = {
@@ -332,6 +333,11 @@ def read_jaster_file(path: Path) -> JasterFile:
         instruction=instruction, output_length=ol, metrics=list(ms),
         few_shots=_jaster_samples(data, "few_shots", path), samples=_jaster_samples(data, "samples", path),
     )
+    for i, s in enumerate(data.get("samples", [])):
+        m = s.get("metadata", {})
+        if not isinstance(m, dict):
+            raise InputError(str(path), f"samples[{i}].metadata", "an object", got=m)
+        jf.sample_metadata.append(m)
     ll = data.get("label_list")
     if ll is not None:
         if not isinstance(ll, list) or not ll or not all(isinstance(x, str) and x for x in ll):
@@ -394,7 +400,10 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
             Example(
                 id=f"{dataset}-{split}-{i:04d}", task=name, kind="quiz", question=inp, reference=out,
                 choices=jf.label_list,
-                metadata={"split": split, **({"answer_extract_pattern": extract} if extract else {})},
+                metadata={
+                    **(jf.sample_metadata[i] if i < len(jf.sample_metadata) else {}),
+                    "split": split, **({"answer_extract_pattern": extract} if extract else {}),
+                },
             )
             for i, (inp, out) in enumerate(jf.samples)
         ]

@@ -214,8 +214,10 @@ def synthesize(
         c.kept += 1
         c.splits[it.split] = c.splits.get(it.split, 0) + 1
     for name, c in counts.items():
-        if c.kept and "test" not in c.splits:
-            warnings.append(f"{name}: no item landed in the test split")
+        for split, why in (("test", "nothing to evaluate"), ("dev", "the prompt arm searches on dev"),
+                           ("train", "LoRA and few-shot examples use train")):
+            if c.kept and split not in c.splits:
+                warnings.append(f"{name}: no item in the {split} split ({why})")
     files = write_tasks(items, out_dir, overwrite_edits=overwrite_edits)
     (out_dir / REJECTED).write_text("".join(r.model_dump_json() + "\n" for r in rejected), encoding="utf-8")
     report = GenerationReport(

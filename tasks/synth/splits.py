@@ -62,7 +62,10 @@ def assign_documents(doc_ids: list[str], test_share: float, dev_share: float, se
         )
     random.Random(seed).shuffle(ids)
     n_test = min(n - 1, max(1, round(n * test_share)))
-    n_dev = min(n - 1 - n_test, round(n * dev_share))
+    n_dev = round(n * dev_share)
+    if dev_share > 0:  # the prompt arm searches on dev: give it a document when there is one to spare
+        n_dev = max(n_dev, 1)
+    n_dev = min(n - 1 - n_test, n_dev)
     out = {d: "test" for d in ids[:n_test]}
     out.update({d: "dev" for d in ids[n_test : n_test + n_dev]})
     out.update({d: "train" for d in ids[n_test + n_dev :]})
