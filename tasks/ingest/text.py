@@ -55,6 +55,11 @@ def decode_text(raw: bytes) -> tuple[str, str]:
     """(text, encoding name) for the bytes of a text file; ``UndecodableText`` for binary data."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace"), "utf_8_sig"
+    if b"\x1b$B" in raw or b"\x1b$@" in raw:  # ISO-2022-JP (JIS) is 7-bit: valid UTF-8 but not meant as such
+        try:
+            return raw.decode("iso2022_jp"), "iso2022_jp"
+        except UnicodeDecodeError:
+            pass
     try:
         return raw.decode("utf-8"), "utf_8"
     except UnicodeDecodeError:

@@ -145,6 +145,23 @@ def _candidates(units: list[Unit], journal: Journal, settings: SynthSettings, co
     return out
 
 
+def _duplicates(items: list[SynthItem], settings: SynthSettings) -> dict[int, int]:
+    """Near-duplicate questions within each document, across kinds (``{index: index it repeats}``).
+
+    Questions on different documents differ in what they ask about even when worded alike
+    ("…図書館の手数料は" / "…体育館の手数料は"); within a document a reworded twin would put
+    the same question on both sides of a ``question`` split."""
+    groups: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(it.doc_id, []).append(i)
+    out: dict[int, int] = {}
+    for idx in groups.values():
+        local = find_near_duplicates([items[i].question for i in idx], settings.duplicate_ngram,
+                                     settings.duplicate_threshold)
+        out.update({idx[a]: idx[b] for a, b in local.items()})
+    return out
+
+
 def _reject(c: KindCounts, rejected: list[Rejected], item: SynthItem, reason: str, detail: str) -> None:
     setattr(c, reason, getattr(c, reason) + 1)
     rejected.append(Rejected(unit=item.unit, kind=item.kind, reason=reason, detail=detail,  # type: ignore[arg-type]
@@ -169,8 +186,7 @@ def synthesize(
             _run_stage(journal, kind, todo, generate, settings, generator_id, progress)
         rejected: list[Rejected] = []
         cands = _candidates(units, journal, settings, counts, rejected)
-        dups = find_near_duplicates([it.question for it, _ in cands], settings.duplicate_ngram,
-                                    settings.duplicate_threshold)
+        dups = _duplicates([it for it, _ in cands], settings)
         for i, j in sorted(dups.items()):
             _reject(counts[cands[i][0].kind], rejected, cands[i][0], "duplicate",
                     f"near-duplicate of {cands[j][0].id}: {cands[j][0].question[:40]!r}")
@@ -218,6 +234,8 @@ def synthesize(
                            ("train", "LoRA and few-shot examples use train")):
             if c.kept and split not in c.splits:
                 warnings.append(f"{name}: no item in the {split} split ({why})")
+    if not items:
+        warnings.append("no item was kept: see the counts per filter and rejected.jsonl")
     files = write_tasks(items, out_dir, overwrite_edits=overwrite_edits)
     (out_dir / REJECTED).write_text("".join(r.model_dump_json() + "\n" for r in rejected), encoding="utf-8")
     report = GenerationReport(

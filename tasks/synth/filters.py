@@ -3,8 +3,8 @@
 - ``support_score``: is the answer in its passage? 1.0 when the normalised answer occurs in the
   passage, else the share of its character bigrams that do (numbers and names must match);
 - ``find_near_duplicates``: character n-gram Jaccard overlap between questions; the later of
-  two near-identical questions is dropped (across kinds and documents, so that no test question
-  has a reworded twin in training);
+  two near-identical questions is dropped (the driver compares the questions of each document,
+  across kinds, so that no test question has a reworded twin in training);
 - ``answerable_without_context``: the generator's closed-book answer already contains the
   reference (``require_context``: such items test memory, not the documents);
 - ``parse_yes_no``: the optional LLM support check's verdict (None when the reply says neither).

@@ -91,7 +91,9 @@ def split_items(
         else:
             by_doc.setdefault(it.doc_id, []).append(it)
     doc_splits: dict[str, list[str]] = {"fresh": sorted(fresh)} if fresh else {}
-    if settings.split_by == "document":
+    if not by_doc:
+        pass
+    elif settings.split_by == "document":
         assign = assign_documents(list(by_doc), settings.test_share, settings.dev_share, settings.seed)
         for d, split in sorted(assign.items()):
             doc_splits.setdefault(split, []).append(d)
