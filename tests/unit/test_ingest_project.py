@@ -41,6 +41,7 @@ def test_readers_on_the_sample_documents() -> None:
     body = "\n".join(b.text for b in pdf.blocks)
     assert "40歳から74歳になる方が対象です。" in body  # a line the PDF wrapped mid-sentence, joined again
     assert {b.page for b in pdf.blocks} == {1, 2}
+    assert pdf.blocks[0].heading and pdf.blocks[0].text == pdf.title  # the title line is no passage
     assert docs["group_collection_sjis.txt"].encoding == "cp932"
     assert "1キログラムあたり8円" in "".join(b.text for b in docs["group_collection_sjis.txt"].blocks)
     html = docs["dog_registration.html"]
@@ -60,6 +61,7 @@ def test_init_writes_a_valid_corpus_with_stable_ids(tmp_path: Path) -> None:
     a = init_project(RAW, tmp_path / "a", progress=lambda d, t, n: calls.append((d, t, n)))
     b = init_project(RAW, tmp_path / "b")
     assert a.ok and not a.problems and len(a.documents) == 5 and a.config_written
+    assert [d.doc_id for d in a.documents] == [d.doc_id for d in b.documents]
     assert (tmp_path / "a" / "corpus.jsonl").read_text() == (tmp_path / "b" / "corpus.jsonl").read_text()
     assert calls[0] == (0, 5, "bicycle_parking.docx") and calls[-1] == (5, 5, "")
     assert validate(tmp_path / "a" / "corpus.jsonl").ok
@@ -137,3 +139,15 @@ def test_a_folder_with_no_readable_file_is_one_clear_error(tmp_path: Path) -> No
     assert not (tmp_path / "out" / "corpus.jsonl").exists()
     with pytest.raises(Exception, match="a folder of documents"):
         init_project(tmp_path / "missing", tmp_path / "out")
+
+
+def test_corpus_source_and_page_are_checked(tmp_path: Path) -> None:
+    from bench.errors import InputError
+
+    f = tmp_path / "corpus.jsonl"
+    f.write_text(json.dumps({"doc_id": "d1", "title": "t", "passages": [
+        {"id": "p1", "text": "本文", "source": "a.pdf", "page": 0}, {"id": "p2", "text": "本文", "source": 3}]}) + "\n")
+    problems = {(p.field, p.line) for p in validate(f).problems}
+    assert problems == {("passages[0].page", 1), ("passages[1].source", 1)}
+    with pytest.raises(InputError, match="page"):
+        load_corpus(f)

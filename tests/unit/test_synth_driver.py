@@ -15,7 +15,7 @@ from bench.types import Completion, GenRequest, Passage
 from tasks.synth import SourceDoc, SynthSettings, synthesize
 from tasks.synth.csvio import export_csv, import_csv, read_csv
 from tasks.synth.records import GenOutcome, ReplayMiss
-from tasks.synth.splits import split_items
+from tasks.synth.splits import assign_documents, split_items
 from tasks.synth.writers import read_tasks
 
 FACILITIES = ["図書館", "体育館", "公民館", "美術館", "博物館", "水族館"]
@@ -104,6 +104,9 @@ def test_split_by_document_keeps_test_documents_out_of_training(tmp_path: Path) 
     assert not by_split["test"] & by_split["train"] and not by_split["dev"] & by_split["train"]
     assert by_split["test"] == set(report.split_documents["test"])
     assert all(it.generator == "scripted" and it.prompt_hash for it in items)
+    quiz = [it for it in items if it.kind == "quiz"]
+    assert quiz and all(it.answer == _fact(*map(int, re.findall(r"\d+", it.passage_ids[0])))[2] for it in quiz)
+    assert len({it.choices.index(it.answer) for it in quiz}) > 1  # the answer's position is shuffled
     qa_test = (tmp_path / "qa" / "test.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(qa_test[0])["metadata"]["synthetic"] is True
 
@@ -118,7 +121,7 @@ def test_split_by_question_shares_documents_but_never_questions(tmp_path: Path) 
     assert test and not any(it.question in train_q for it in test)
     docs_in = {s: {it.doc_id for it in items if it.split == s} for s in ("train", "test")}
     assert docs_in["train"] & docs_in["test"]  # the same documents on both sides
-    assert 0.25 <= len(test) / len(items) <= 0.55
+    assert 0.3 <= len(test) / len(items) <= 0.5
 
 
 def test_freshness_split_and_too_few_documents() -> None:
@@ -136,6 +139,9 @@ def test_freshness_split_and_too_few_documents() -> None:
     assert {it.split for it in out if it.doc_id == "d0"} == {"fresh"}
     with pytest.raises(RagftError, match="names no document"):
         split_items(items, docs, SynthSettings(fresh_docs=["nothing.md"]))
+    five = assign_documents([f"d{i}" for i in range(5)], 0.5, 0.1, seed=0)
+    assert sorted(five.values()) == ["dev", "test", "test", "train", "train"]
+    assert assign_documents(["a", "b"], 0.5, 0.1, seed=0) in ({"a": "test", "b": "train"}, {"a": "train", "b": "test"})
     with pytest.raises(RagftError, match="at least 2 documents"):
         split_items(items[:1], docs, SynthSettings())
 

@@ -34,6 +34,9 @@ def test_parse_json_fenced_preamble_list_and_single_object() -> None:
     assert parse_reply(json.dumps([ITEM], ensure_ascii=False)) == [ITEM]
     assert parse_reply(json.dumps(ITEM, ensure_ascii=False)) == [ITEM]
     assert parse_reply("<think>考え中 {\"x\": 1}</think>" + body) == [ITEM]
+    # a fenced block wins over an example object in the preamble
+    example = '形式の例: {"question": "例", "answer": "例"}\n'
+    assert parse_reply(f"{example}```json\n{body}\n```") == [ITEM]
 
 
 def test_prose_and_truncated_replies_are_unparseable_with_a_reason() -> None:
@@ -108,6 +111,7 @@ def test_closed_book_decision_and_yes_no() -> None:
     assert not answerable_without_context("3年間", "5年間だと思います。")
     assert not answerable_without_context("3年間", "分かりません。")
     assert not answerable_without_context("3年間", "")
+    assert not answerable_without_context("ありません", "分かりません。", threshold=0.7)
     assert parse_yes_no("はい") is True and parse_yes_no("「いいえ」") is False
     assert parse_yes_no("Yes.") is True and parse_yes_no("どちらとも言えません") is None
 
