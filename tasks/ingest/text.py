@@ -1,4 +1,4 @@
-"""Text-level helpers for ingestion: encoding detection, Japanese normalisation, PDF line repair.
+"""Text functions for ingestion: encoding detection, Japanese normalisation, PDF line repair.
 
 - Encoding: UTF-8 (BOM allowed) first; otherwise charset-normalizer, asked first about the
   encodings Japanese files come in (CP932/Shift_JIS, EUC-JP, ISO-2022-JP, UTF-16/32; short

@@ -1,4 +1,4 @@
-"""Ingestion text helpers and the chunker on Japanese text."""
+"""Ingestion text functions and the chunker on Japanese text."""
 
 from __future__ import annotations
 
