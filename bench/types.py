@@ -29,6 +29,8 @@ class Passage(Record):
     doc_id: str
     title: str = ""
     text: str
+    source: str | None = None  # the file it was read from (``ragft init``)
+    page: int | None = None  # its page in that file (PDF), 1-based
 
 
 class Example(Record):

@@ -1,7 +1,7 @@
 """Readers for ragft's JSONL task formats and llm-jp-eval "jaster" JSON, with file:line:field errors.
 
 Formats (see README "Data formats"):
-- corpus JSONL: ``{"doc_id", "title", "passages": [{"id", "text"}]}`` per line;
+- corpus JSONL: ``{"doc_id", "title", "passages": [{"id", "text", "source"?, "page"?}]}`` per line;
 - ``qa-jsonl``: a folder of ``{split}.jsonl`` with ``{"id", "question", "answer", "gold_passages"}``;
 - ``document-jsonl``: ``{"id", "doc_id" | "document", "question", "answer", "criteria", "metric"}``;
 - ``jaster``: ``{split}/{dataset}.json`` with ``instruction, output_length, metrics, few_shots, samples``.
@@ -155,7 +155,14 @@ def load_corpus(path: Path) -> dict[str, Document]:
             if not isinstance(p, dict):
                 raise InputError(str(path), f"passages[{j}]", "an object {id, text}", line=n, got=p)
             pid = _str(p, "id", path, n)
-            passages.append(Passage(id=pid, doc_id=doc_id, title=title, text=_str(p, "text", path, n)))
+            source = p.get("source")
+            if source is not None and not isinstance(source, str):
+                raise InputError(str(path), f"passages[{j}].source", "a string (the source file)", line=n, got=source)
+            page = p.get("page")
+            if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+                raise InputError(str(path), f"passages[{j}].page", "a page number >= 1", line=n, got=page)
+            passages.append(Passage(id=pid, doc_id=doc_id, title=title, text=_str(p, "text", path, n),
+                                    source=source, page=page))
             pids.append((pid, n))
         if doc_id in docs:
             raise InputError(str(path), "doc_id", f"unique document ids ('{doc_id}' repeats)", line=n)
@@ -301,6 +308,7 @@ class JasterFile:
     answer_extract_pattern: str | None = None
     num_few_shots: int | None = None
     custom_prompt_template: str | None = None
+    sample_metadata: list[dict[str, Any]] = field(default_factory=list)  # per sample ({} when absent)
 
 
 JASTER_KEYS = {
@@ -325,6 +333,11 @@ def read_jaster_file(path: Path) -> JasterFile:
         instruction=instruction, output_length=ol, metrics=list(ms),
         few_shots=_jaster_samples(data, "few_shots", path), samples=_jaster_samples(data, "samples", path),
     )
+    for i, s in enumerate(data.get("samples", [])):
+        m = s.get("metadata", {})
+        if not isinstance(m, dict):
+            raise InputError(str(path), f"samples[{i}].metadata", "an object", got=m)
+        jf.sample_metadata.append(m)
     ll = data.get("label_list")
     if ll is not None:
         if not isinstance(ll, list) or not ll or not all(isinstance(x, str) and x for x in ll):
@@ -387,7 +400,10 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
             Example(
                 id=f"{dataset}-{split}-{i:04d}", task=name, kind="quiz", question=inp, reference=out,
                 choices=jf.label_list,
-                metadata={"split": split, **({"answer_extract_pattern": extract} if extract else {})},
+                metadata={
+                    **(jf.sample_metadata[i] if i < len(jf.sample_metadata) else {}),
+                    "split": split, **({"answer_extract_pattern": extract} if extract else {}),
+                },
             )
             for i, (inp, out) in enumerate(jf.samples)
         ]

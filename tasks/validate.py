@@ -165,9 +165,14 @@ def _check_corpus(path: Path, c: _Collector) -> tuple[int, set[str], set[str]]:
             if not isinstance(p, dict):
                 c.add(path, n, f"passages[{j}]", f"expected an object {{id, text}}, got {_short(p)}")
                 continue
-            c.keys(p, {"id", "text"}, path, n, prefix=pre)
+            c.keys(p, {"id", "text", "source", "page"}, path, n, prefix=pre)
             pid = c.string(p, "id", path, n, prefix=pre)
             c.string(p, "text", path, n, prefix=pre)
+            if "source" in p and not isinstance(p["source"], str):
+                c.add(path, n, pre + "source", f"expected a string (the source file), got {_short(p['source'])}")
+            pg = p.get("page")
+            if pg is not None and (not isinstance(pg, int) or isinstance(pg, bool) or pg < 1):
+                c.add(path, n, pre + "page", f"expected a page number >= 1, got {_short(pg)}")
             if pid is not None:
                 if pid in pids:
                     c.add(path, n, pre + "id", f"passage id '{pid}' repeats (first on line {pids[pid]})")
