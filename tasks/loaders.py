@@ -89,9 +89,11 @@ def _read_text(path: Path) -> str:
 
 
 def iter_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; a bad line is an error naming it."""
+    """(line number, object) for every non-blank line; a bad line is an error naming it.
+
+    Lines end at LF only: U+2028, U+0085 and the like are legal inside JSON strings."""
     out: list[tuple[int, dict[str, Any]]] = []
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+    for n, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:

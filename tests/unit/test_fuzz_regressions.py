@@ -1,0 +1,24 @@
+"""Inputs the fuzz tests found that once ended in a traceback or a wrong location, kept as plain
+regression tests (each names the fuzz target that found it).
+
+Example: ``python -m pytest -q tests/unit/test_fuzz_regressions.py``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.entry_points import loaders, validate
+
+
+def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl: U+2028 is legal inside a JSON string; the loader split lines on it."""
+    f = tmp_path / "qa" / "test.jsonl"
+    f.parent.mkdir()
+    rows = [{"id": "a", "question": "前\u2028後\x85末", "answer": "答え"}, {"id": "b", "question": "q", "answer": 3}]
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    lines = loaders.iter_jsonl(f)
+    assert [n for n, _ in lines] == [1, 2] and lines[0][1]["question"] == "前\u2028後\x85末"
+    (p,) = validate.validate(f.parent, kind="qa").problems
+    assert (p.line, p.field) == (2, "answer")
