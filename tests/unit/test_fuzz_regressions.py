@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.entry_points import loaders, validate
+from tests.entry_points import InputError, loaders, validate
 
 
 def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path) -> None:
@@ -22,3 +22,16 @@ def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path
     assert [n for n, _ in lines] == [1, 2] and lines[0][1]["question"] == "前\u2028後\x85末"
     (p,) = validate.validate(f.parent, kind="qa").problems
     assert (p.line, p.field) == (2, "answer")
+
+
+def test_an_empty_key_is_named_in_the_message(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl: an unknown key "" gave a message naming no field at all."""
+    f = tmp_path / "qa" / "test.jsonl"
+    f.parent.mkdir()
+    f.write_text('{"id": "a", "question": "q", "answer": "x", "": 1}\n', encoding="utf-8")
+    try:
+        loaders.load_qa("qa", f.parent, None)
+    except InputError as e:
+        assert e.field == "" and str(e).startswith(f"{f}:1: field '' expected only the keys")
+    else:
+        raise AssertionError("an unknown key was accepted")
