@@ -376,13 +376,16 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
     root = jaster_root(root)
     splits: dict[str, list[Example]] = {}
     files: dict[str, JasterFile] = {}
+    paths: dict[str, Path] = {}
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         path = split_dir / f"{dataset}.json"
         if path.is_file():
             files[split_dir.name] = read_jaster_file(path)
+            paths[split_dir.name] = path
     if not files:
         raise InputError(str(root), "dataset", f"files {{split}}/{dataset}.json under this folder", got=dataset)
-    main = files.get("test") or next(iter(files.values()))
+    main_split = "test" if "test" in files else next(iter(files))
+    main = files[main_split]
     extract = main.answer_extract_pattern
     for split, jf in files.items():
         splits[split] = [
@@ -406,7 +409,7 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
     unknown = [m for m in main.metrics if m not in KNOWN_METRICS]
     usable = [m for m in main.metrics if m in KNOWN_METRICS]
     if not usable:
-        raise InputError(str(root), "metrics", f"at least one of {list(KNOWN_METRICS)}", got=unknown)
+        raise InputError(str(paths[main_split]), "metrics", f"at least one of {list(KNOWN_METRICS)}", got=unknown)
     if unknown:
         notes.append(f"metrics not computed by ragft: {unknown}")
         log.warning("%s: metrics %s are not computed by ragft; using %s", name, unknown, usable)

@@ -35,3 +35,17 @@ def test_an_empty_key_is_named_in_the_message(tmp_path: Path) -> None:
         assert e.field == "" and str(e).startswith(f"{f}:1: field '' expected only the keys")
     else:
         raise AssertionError("an unknown key was accepted")
+
+
+def test_jaster_metrics_error_names_the_file(tmp_path: Path) -> None:
+    """jaster json: no usable metric was reported against the folder, not the file that lists them."""
+    f = tmp_path / "test" / "x.json"
+    f.parent.mkdir()
+    f.write_text(json.dumps({"instruction": "i", "output_length": 1, "metrics": ["bleu"],
+                             "samples": [{"input": "a", "output": "b"}]}), encoding="utf-8")
+    try:
+        loaders.load_jaster("x", tmp_path, "x")
+    except InputError as e:
+        assert e.path == str(f) and e.field == "metrics" and str(e).startswith(f"{f}: field 'metrics'")
+    else:
+        raise AssertionError("a file without a usable metric was accepted")
