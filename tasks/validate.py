@@ -245,13 +245,15 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
     elif not any(m in KNOWN_METRICS for m in ms):
         c.add(path, None, "metrics", f"none of {ms} is computed by ragft ({', '.join(KNOWN_METRICS)})")
     labels = data.get("label_list")
-    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels)):
-        c.add(path, None, "label_list", f"expected a list of label strings, got {_short(labels)}")
+    if labels is not None and (not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)):
+        c.add(path, None, "label_list", f"expected a non-empty list of label strings, got {_short(labels)}")
         labels = None
     pat = data.get("answer_extract_pattern")
-    if pat is not None:
+    if pat is not None and (not isinstance(pat, str) or not pat):
+        c.add(path, None, "answer_extract_pattern", f"expected a regular expression string, got {_short(pat)}")
+    elif pat is not None:
         try:
-            re.compile(str(pat))
+            re.compile(pat)
         except re.error as e:
             c.add(path, None, "answer_extract_pattern", f"not a valid regular expression ({e})")
     nfs = data.get("num_few_shots")

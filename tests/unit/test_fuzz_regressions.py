@@ -49,3 +49,21 @@ def test_jaster_metrics_error_names_the_file(tmp_path: Path) -> None:
         assert e.path == str(f) and e.field == "metrics" and str(e).startswith(f"{f}: field 'metrics'")
     else:
         raise AssertionError("a file without a usable metric was accepted")
+
+
+def test_validate_refuses_what_the_jaster_loader_refuses(tmp_path: Path) -> None:
+    """jaster json: validate passed a non-string answer_extract_pattern and an empty label_list,
+    which the run then refused."""
+    f = tmp_path / "test" / "x.json"
+    f.parent.mkdir()
+    base = {"instruction": "i", "output_length": 1, "metrics": ["exact_match"], "samples": [{"input": "a", "output": "b"}]}
+    for key, bad in (("answer_extract_pattern", ["(\\d)"]), ("answer_extract_pattern", ""), ("label_list", [])):
+        f.write_text(json.dumps({**base, key: bad}), encoding="utf-8")
+        try:
+            loaders.load_jaster("x", tmp_path, "x")
+        except InputError as e:
+            assert e.field == key
+        else:
+            raise AssertionError(f"{key}={bad!r} was accepted")
+        (p,) = validate.validate(f).problems
+        assert p.field == key and p.path == str(f)
