@@ -34,7 +34,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path + (f":{self.line}" if self.line is not None else "")
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        return f"{where}: {self.field + ': ' if self.field is not None else ''}{self.message}"
 
 
 @dataclass

@@ -35,6 +35,8 @@ def test_an_empty_key_is_named_in_the_message(tmp_path: Path) -> None:
         assert e.field == "" and str(e).startswith(f"{f}:1: field '' expected only the keys")
     else:
         raise AssertionError("an unknown key was accepted")
+    (p,) = validate.validate(f.parent, kind="qa").problems
+    assert str(p) == f"{f}:1: : unknown key (allowed: answer, gold_passages, id, metadata, question)"
 
 
 def test_jaster_metrics_error_names_the_file(tmp_path: Path) -> None:
