@@ -217,4 +217,6 @@ def load_config(path: str | Path, data_dir: str | Path | None = None) -> Experim
     except tomllib.TOMLDecodeError as e:
         line = getattr(e, "lineno", None)
         raise InputError(str(p), None, f"valid TOML ({e})", line=line) from None
+    except RecursionError:
+        raise InputError(str(p), None, "TOML nested less deeply (arrays or tables about a thousand levels deep)") from None
     return config_from_dict(data, source=str(p), base_dir=str(p.parent.resolve()), data_dir=data_dir)

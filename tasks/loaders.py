@@ -25,6 +25,7 @@ from bench.types import Example, Passage, TaskKind
 log = logging.getLogger(__name__)
 
 KNOWN_METRICS = ("exact_match", "char_f1", "set_f1", "choice_accuracy")
+TOO_DEEP = "JSON nested less deeply (brackets opened about a thousand levels deep: a damaged file?)"
 
 
 @dataclass
@@ -100,6 +101,8 @@ def iter_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(str(path), None, f"one JSON object per line ({e.msg})", line=n) from None
+        except RecursionError:
+            raise InputError(str(path), None, TOO_DEEP, line=n) from None
         if not isinstance(obj, dict):
             raise InputError(str(path), None, "a JSON object", line=n, got=type(obj).__name__)
         out.append((n, obj))
@@ -267,6 +270,8 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as e:
         what = "valid JSON (the file ends early: truncated?)" if _looks_truncated(text, e) else "valid JSON"
         raise InputError(str(path), None, f"{what}: {e.msg} at column {e.colno}", line=e.lineno) from None
+    except RecursionError:
+        raise InputError(str(path), None, TOO_DEEP) from None
 
 
 def _jaster_samples(data: dict[str, Any], key: str, path: Path) -> list[tuple[str, str]]:

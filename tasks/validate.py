@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tasks.loaders import JASTER_KEYS, KNOWN_METRICS, _looks_truncated
+from tasks.loaders import JASTER_KEYS, KNOWN_METRICS, TOO_DEEP, _looks_truncated
 
 Kind = Literal["corpus", "qa", "document", "jaster"]
 KINDS: tuple[str, ...] = ("corpus", "qa", "document", "jaster")
@@ -110,6 +110,9 @@ def _lines(path: Path, c: _Collector) -> list[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as e:
             c.add(path, n, None, f"not valid JSON: {e.msg} at column {e.colno}")
             continue
+        except RecursionError:
+            c.add(path, n, None, f"expected {TOO_DEEP}")
+            continue
         if not isinstance(obj, dict):
             c.add(path, n, None, f"expected a JSON object, got {type(obj).__name__}")
             continue
@@ -130,7 +133,7 @@ def detect_kind(path: Path) -> Kind | None:
         for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 if "passages" in obj:
@@ -230,6 +233,9 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
     except json.JSONDecodeError as e:
         end = " (the file ends early: truncated?)" if _looks_truncated(text, e) else ""
         c.add(path, e.lineno, None, f"not valid JSON: {e.msg} at column {e.colno}{end}")
+        return 0
+    except RecursionError:
+        c.add(path, None, None, f"expected {TOO_DEEP}")
         return 0
     if not isinstance(data, dict):
         c.add(path, None, None, f"expected a JSON object with instruction, samples…, got {type(data).__name__}")

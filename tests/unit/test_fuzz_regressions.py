@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.entry_points import InputError, loaders, validate
+from tests.entry_points import InputError, load_config, loaders, validate
 
 
 def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path) -> None:
@@ -69,3 +69,30 @@ def test_validate_refuses_what_the_jaster_loader_refuses(tmp_path: Path) -> None
             raise AssertionError(f"{key}={bad!r} was accepted")
         (p,) = validate.validate(f).problems
         assert p.field == key and p.path == str(f)
+
+
+def test_deeply_nested_brackets_are_an_input_error(tmp_path: Path) -> None:
+    """random bytes: a damaged file of many '[' made json.loads / tomllib raise RecursionError (a traceback)."""
+    deep = "[" * 100_000
+    jsonl = tmp_path / "qa" / "test.jsonl"
+    jsonl.parent.mkdir()
+    jsonl.write_text('{"id": "a", "question": "q", "answer": "x"}\n' + deep + "\n", encoding="utf-8")
+    jaster = tmp_path / "j" / "test" / "x.json"
+    jaster.parent.mkdir(parents=True)
+    jaster.write_text(deep, encoding="utf-8")
+    toml = tmp_path / "c.toml"
+    toml.write_text("a = " + deep, encoding="utf-8")
+    for fn, args, path, line in (
+        (loaders.load_qa, ("qa", jsonl.parent, None), jsonl, 2),
+        (loaders.load_jaster, ("x", jaster.parent.parent, "x"), jaster, None),
+        (load_config, (toml,), toml, None),
+    ):
+        try:
+            fn(*args)  # type: ignore[operator]
+        except InputError as e:
+            assert (e.path, e.line) == (str(path), line) and "nested less deeply" in str(e)
+        else:
+            raise AssertionError(f"{path} was accepted")
+    assert [(p.line, "nested" in p.message) for p in validate.validate(jsonl.parent, kind="qa").problems] == [(2, True)]
+    assert ["nested" in p.message for p in validate.validate(jaster).problems] == [True]
+    assert validate.detect_kind(jsonl) == "qa"
