@@ -89,6 +89,35 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+NO_SURROGATES = "valid Unicode text (a lone surrogate escape such as \\ud800 cannot be stored as UTF-8)"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate_field(obj: Any) -> str | None:
+    """The record path (``samples[2].input``) of the first key or string holding a lone surrogate,
+    else None. JSON can escape one (``"\\ud800"``); it cannot be written back as UTF-8."""
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:  # a loop, not recursion: parsed JSON may be nested almost to the recursion limit
+        where, v = stack.pop()
+        if isinstance(v, str) and _unencodable(v):
+            return where or "(top level)"
+        items = enumerate(v) if isinstance(v, list) else v.items() if isinstance(v, dict) else ()
+        for k, x in items:
+            key = f"{where}[{k}]" if isinstance(v, list) else f"{where}.{k}" if where else str(k)
+            if isinstance(k, str) and _unencodable(k):
+                return key
+            stack.append((key, x))
+    return None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def iter_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, object) for every non-blank line; a bad line is an error naming it.
 
@@ -105,6 +134,9 @@ def iter_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise InputError(str(path), None, TOO_DEEP, line=n) from None
         if not isinstance(obj, dict):
             raise InputError(str(path), None, "a JSON object", line=n, got=type(obj).__name__)
+        bad = lone_surrogate_field(obj) if _SURROGATE_ESCAPE.search(line) else None
+        if bad is not None:
+            raise InputError(str(path), bad, NO_SURROGATES, line=n)
         out.append((n, obj))
     return out
 
@@ -266,12 +298,16 @@ def read_json(path: Path) -> Any:
     """Parse a JSON file (UTF-8, BOM allowed); a syntax error names the line and column."""
     text = _read_text(path)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         what = "valid JSON (the file ends early: truncated?)" if _looks_truncated(text, e) else "valid JSON"
         raise InputError(str(path), None, f"{what}: {e.msg} at column {e.colno}", line=e.lineno) from None
     except RecursionError:
         raise InputError(str(path), None, TOO_DEEP) from None
+    bad = lone_surrogate_field(data) if _SURROGATE_ESCAPE.search(text) else None
+    if bad is not None:
+        raise InputError(str(path), bad, NO_SURROGATES)
+    return data
 
 
 def _jaster_samples(data: dict[str, Any], key: str, path: Path) -> list[tuple[str, str]]:

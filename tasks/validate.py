@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tasks.loaders import JASTER_KEYS, KNOWN_METRICS, TOO_DEEP, _looks_truncated
+from tasks.loaders import (
+    JASTER_KEYS,
+    KNOWN_METRICS,
+    NO_SURROGATES,
+    TOO_DEEP,
+    _looks_truncated,
+    lone_surrogate_field,
+)
 
 Kind = Literal["corpus", "qa", "document", "jaster"]
 KINDS: tuple[str, ...] = ("corpus", "qa", "document", "jaster")
@@ -115,6 +122,10 @@ def _lines(path: Path, c: _Collector) -> list[tuple[int, dict[str, Any]]]:
             continue
         if not isinstance(obj, dict):
             c.add(path, n, None, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        bad = lone_surrogate_field(obj)
+        if bad is not None:
+            c.add(path, n, bad, f"expected {NO_SURROGATES}")
             continue
         out.append((n, obj))
     return out
@@ -239,6 +250,10 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
         return 0
     if not isinstance(data, dict):
         c.add(path, None, None, f"expected a JSON object with instruction, samples…, got {type(data).__name__}")
+        return 0
+    bad = lone_surrogate_field(data)
+    if bad is not None:
+        c.add(path, None, bad, f"expected {NO_SURROGATES}")
         return 0
     c.keys(data, JASTER_KEYS, path, None)
     c.string(data, "instruction", path, None)

@@ -96,3 +96,28 @@ def test_deeply_nested_brackets_are_an_input_error(tmp_path: Path) -> None:
     assert [(p.line, "nested" in p.message) for p in validate.validate(jsonl.parent, kind="qa").problems] == [(2, True)]
     assert ["nested" in p.message for p in validate.validate(jaster).problems] == [True]
     assert validate.detect_kind(jsonl) == "qa"
+
+
+def test_an_escaped_lone_surrogate_is_an_input_error(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl, jaster json: "\\ud800" in a field the loaders did not check (metadata,
+    gold_passages, jaster input) reached the run, which then failed to write it as UTF-8."""
+    jsonl = tmp_path / "qa" / "test.jsonl"
+    jsonl.parent.mkdir()
+    jsonl.write_text('{"id": "a", "question": "q", "answer": "x"}\n'
+                     '{"id": "b", "question": "q", "answer": "x", "metadata": {"k": ["ok", "\\udc00"]}}\n', encoding="utf-8")
+    jaster = tmp_path / "j" / "test" / "x.json"
+    jaster.parent.mkdir(parents=True)
+    jaster.write_text('{"instruction": "i", "output_length": 1, "metrics": ["exact_match"], '
+                      '"samples": [{"input": "a", "output": "b"}, {"input": "\\ud800", "output": "b"}]}', encoding="utf-8")
+    for fn, args, path, line, field in (
+        (loaders.load_qa, ("qa", jsonl.parent, None), jsonl, 2, "metadata.k[1]"),
+        (loaders.load_jaster, ("x", jaster.parent.parent, "x"), jaster, None, "samples[1].input"),
+    ):
+        try:
+            fn(*args)  # type: ignore[operator]
+        except InputError as e:
+            assert (e.path, e.line, e.field) == (str(path), line, field) and "surrogate" in str(e)
+        else:
+            raise AssertionError(f"{path} was accepted")
+    assert [(p.line, p.field) for p in validate.validate(jsonl.parent, kind="qa").problems] == [(2, "metadata.k[1]")]
+    assert [p.field for p in validate.validate(jaster).problems] == ["samples[1].input"]
