@@ -168,13 +168,18 @@ def _check_keys(obj: dict[str, Any], allowed: set[str], path: Path, line: int | 
 
 
 def _unique(ids: list[tuple[str, int]], path: Path, what: str) -> None:
-    seen: dict[str, int] = {}
-    for i, line in ids:
+    _unique_in_files([(i, line, path) for i, line in ids], what)
+
+
+def _unique_in_files(ids: list[tuple[str, int, Path]], what: str) -> None:
+    """Ids unique across files: a repeat names its file and line, and where the id was first seen."""
+    seen: dict[str, tuple[int, Path]] = {}
+    for i, line, path in ids:
         if i in seen:
-            raise InputError(
-                str(path), what, f"unique ids ('{i}' first seen on line {seen[i]})", line=line
-            )
-        seen[i] = line
+            first, first_path = seen[i]
+            at = f"line {first}" if first_path == path else f"{first_path.name}:{first}"
+            raise InputError(str(path), what, f"unique ids ('{i}' first seen on {at})", line=line)
+        seen[i] = (line, path)
 
 
 def load_corpus(path: Path) -> dict[str, Document]:
@@ -216,7 +221,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
     docs = load_corpus(corpus) if corpus else {}
     known = {p.id for d in docs.values() for p in d.passages}
     splits: dict[str, list[Example]] = {}
-    all_ids: list[tuple[str, int]] = []
+    all_ids: list[tuple[str, int, Path]] = []
     for split, path in _split_files(folder).items():
         exs: list[Example] = []
         for n, obj in iter_jsonl(path):
@@ -226,7 +231,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
             if missing:
                 raise InputError(str(path), "gold_passages", "passage ids present in the corpus", line=n, got=missing)
             eid = _str(obj, "id", path, n)
-            all_ids.append((eid, n))
+            all_ids.append((eid, n, path))
             exs.append(
                 Example(
                     id=eid, task=name, kind="qa", question=_str(obj, "question", path, n),
@@ -235,7 +240,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
                 )
             )
         splits[split] = exs
-    _unique(all_ids, folder, "id")
+    _unique_in_files(all_ids, "id")
     return Task(name=name, kind="qa", metrics=["char_f1", "exact_match"], splits=splits, documents=docs, source=str(folder))
 
 
@@ -249,7 +254,7 @@ def _meta(obj: dict[str, Any], path: Path, n: int) -> dict[str, Any]:
 def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
     docs = load_corpus(corpus) if corpus else {}
     splits: dict[str, list[Example]] = {}
-    all_ids: list[tuple[str, int]] = []
+    all_ids: list[tuple[str, int, Path]] = []
     for split, path in _split_files(folder).items():
         exs: list[Example] = []
         for n, obj in iter_jsonl(path):
@@ -270,7 +275,7 @@ def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
             if metric not in KNOWN_METRICS:
                 raise InputError(str(path), "metric", f"one of {list(KNOWN_METRICS)}", line=n, got=metric)
             eid = _str(obj, "id", path, n)
-            all_ids.append((eid, n))
+            all_ids.append((eid, n, path))
             gold = [p.id for p in docs[doc_id].passages] if doc_id in docs else []
             exs.append(
                 Example(
@@ -281,7 +286,7 @@ def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
                 )
             )
         splits[split] = exs
-    _unique(all_ids, folder, "id")
+    _unique_in_files(all_ids, "id")
     return Task(name=name, kind="document", metrics=["char_f1"], splits=splits, documents=docs, source=str(folder))
 
 

@@ -121,3 +121,18 @@ def test_an_escaped_lone_surrogate_is_an_input_error(tmp_path: Path) -> None:
             raise AssertionError(f"{path} was accepted")
     assert [(p.line, p.field) for p in validate.validate(jsonl.parent, kind="qa").problems] == [(2, "metadata.k[1]")]
     assert [p.field for p in validate.validate(jaster).problems] == ["samples[1].input"]
+
+
+def test_a_repeated_id_names_the_file_not_the_folder(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl: a repeated example id was reported as 'FOLDER:LINE', which names no file."""
+    folder = tmp_path / "qa"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"id": "a", "question": "q", "answer": "x"}\n', encoding="utf-8")
+    (folder / "test.jsonl").write_text('{"id": "b", "question": "q", "answer": "x"}\n{"id": "a", "question": "q", "answer": "x"}\n', encoding="utf-8")
+    try:
+        loaders.load_qa("qa", folder, None)
+    except InputError as e:
+        # files are read in name order: test.jsonl, then train.jsonl
+        assert (e.path, e.line, e.field) == (str(folder / "train.jsonl"), 1, "id") and "first seen on test.jsonl:2" in str(e)
+    else:
+        raise AssertionError("a repeated id was accepted")
