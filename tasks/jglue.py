@@ -84,6 +84,7 @@ def read_squad(path: Path, split: str, docs: dict[str, Document], out: list[Squa
     """Parse one SQuAD-layout file into ``docs`` (article -> paragraphs) and ``out`` (questions)."""
     data = req_obj(read_json(path), path, "(top level)")
     articles = req_list(data, "data", path, None)
+    seen = {q.id for q in out}
     for ai, art_raw in enumerate(articles):
         where = f"data[{ai}]"
         art = req_obj(art_raw, path, where)
@@ -116,6 +117,9 @@ def read_squad(path: Path, split: str, docs: dict[str, Document], out: list[Squa
                 pid, article_id = q_pid, article_id or m.group("article")
                 if qa.get("is_impossible") is True:
                     continue
+                if qid in seen:
+                    raise InputError(str(path), f"{qwhere}.id", "unique question ids", got=qid)
+                seen.add(qid)
                 answers = req_list(qa, "answers", path, qwhere)
                 texts: list[str] = []
                 for k, a in enumerate(answers):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.entry_points import InputError, load_config, loaders, validate
+from tests.entry_points import InputError, jglue, load_config, loaders, validate
 
 
 def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path) -> None:
@@ -136,3 +136,20 @@ def test_a_repeated_id_names_the_file_not_the_folder(tmp_path: Path) -> None:
         assert (e.path, e.line, e.field) == (str(folder / "train.jsonl"), 1, "id") and "first seen on test.jsonl:2" in str(e)
     else:
         raise AssertionError("a repeated id was accepted")
+
+
+def test_jsquad_repeated_question_id_is_refused(tmp_path: Path) -> None:
+    """jsquad: a question id given twice was loaded twice, and the run keeps one prediction per id."""
+    from tests.external_fixtures import squad_dict
+
+    doc = squad_dict()
+    qas = doc["data"][0]["paragraphs"][0]["qas"]
+    qas.append(dict(qas[0]))
+    f = tmp_path / "valid-v1.3.json"
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    try:
+        jglue.load_jsquad_qa("jsq", f)
+    except InputError as e:
+        assert (e.path, e.field) == (str(f), "data[0].paragraphs[0].qas[1].id") and "a100p0q0" in str(e)
+    else:
+        raise AssertionError("a repeated question id was accepted")
