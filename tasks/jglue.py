@@ -281,9 +281,12 @@ def _splits_with_train(
     return splits, [f"no train file: train/dev carved from {valid.name} (seed 0)"]
 
 
-def _unique_ids(splits: dict[str, list[Example]], path: Path) -> None:
+def _unique_ids(splits: dict[str, list[Example]], valid: Path, train: Path | None) -> None:
+    """Record ids unique across splits; a repeat names its file (test: valid; train/dev: the train
+    file when there is one, else the valid file they were carved from) and line."""
     seen: set[str] = set()
-    for exs in splits.values():
+    for split, exs in splits.items():
+        path = train if train is not None and split != "test" else valid
         for e in exs:
             if e.id in seen:
                 raise InputError(str(path), "id", f"unique record ids ('{e.id}' repeats)", line=e.metadata.get("line"))
@@ -295,7 +298,7 @@ def load_jcommonsenseqa(name: str, path: Path) -> Task:
     test = _jcqa_rows(name, valid, "test")
     train = _jcqa_rows(name, train_path, "train") if train_path else None
     splits, notes = _splits_with_train(test, train, lambda e: e.id, valid, train_path)
-    _unique_ids(splits, path)
+    _unique_ids(splits, valid, train_path)
     return Task(
         name=name, kind="quiz", metrics=["exact_match"], splits=splits, instruction=JCQA_INSTRUCTION,
         output_length=1, source=str(path), label_list=JCQA_LABELS, notes=notes,
@@ -327,7 +330,7 @@ def load_jnli(name: str, path: Path) -> Task:
     test = _jnli_rows(name, valid, "test")
     train = _jnli_rows(name, train_path, "train") if train_path else None
     splits, notes = _splits_with_train(test, train, lambda e: str(e.metadata["image"]), valid, train_path)
-    _unique_ids(splits, path)
+    _unique_ids(splits, valid, train_path)
     return Task(
         name=name, kind="quiz", metrics=["exact_match"], splits=splits, instruction=JNLI_INSTRUCTION,
         output_length=3, source=str(path), label_list=JNLI_LABELS, notes=notes,

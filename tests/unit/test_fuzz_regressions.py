@@ -153,3 +153,18 @@ def test_jsquad_repeated_question_id_is_refused(tmp_path: Path) -> None:
         assert (e.path, e.field) == (str(f), "data[0].paragraphs[0].qas[1].id") and "a100p0q0" in str(e)
     else:
         raise AssertionError("a repeated question id was accepted")
+
+
+def test_jcommonsenseqa_repeated_id_names_the_file(tmp_path: Path) -> None:
+    """jcommonsenseqa/jnli: a repeated q_id in a data set folder was reported as 'FOLDER:LINE'."""
+    from tests.external_fixtures import jcqa_rows, write_jsonl
+
+    rows = jcqa_rows(4)
+    rows[3]["q_id"] = rows[1]["q_id"]
+    valid = write_jsonl(tmp_path / "jcqa" / "valid-v1.1.json", rows)
+    try:
+        jglue.load_jcommonsenseqa("jcqa", valid.parent)
+    except InputError as e:
+        assert (e.path, e.field) == (str(valid), "id") and e.line in (2, 4)
+    else:
+        raise AssertionError("a repeated q_id was accepted")
