@@ -168,3 +168,17 @@ def test_jcommonsenseqa_repeated_id_names_the_file(tmp_path: Path) -> None:
         assert (e.path, e.field) == (str(valid), "id") and e.line in (2, 4)
     else:
         raise AssertionError("a repeated q_id was accepted")
+
+
+def test_niilc_unknown_xml_encoding_is_an_input_error(tmp_path: Path) -> None:
+    """niilc xml: an XML declaration with an unknown encoding ('TF-8') raised LookupError (a traceback)."""
+    from tests.entry_points import niilc
+
+    f = tmp_path / "NIILC-ECQA2015_dev.xml"
+    f.write_text("<?xml version='1.0' encoding='TF-8'?>\n<questions></questions>\n", encoding="utf-8")
+    try:
+        niilc.load_niilc("niilc", f)
+    except InputError as e:
+        assert (e.path, e.line) == (str(f), 1) and "TF-8" in str(e)
+    else:
+        raise AssertionError("an unknown encoding was accepted")
