@@ -210,10 +210,13 @@ def load_config(path: str | Path, data_dir: str | Path | None = None) -> Experim
     p = Path(path)
     if not p.is_file():
         raise InputError(str(p), None, "an existing TOML config file")
+    raw = p.read_bytes()
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise InputError(str(p), None, "UTF-8 text", got=str(e)) from None
+        raise InputError(
+            str(p), None, f"UTF-8 text (byte 0x{raw[e.start]:02x} is not UTF-8)", line=raw[: e.start].count(b"\n") + 1
+        ) from None
     except tomllib.TOMLDecodeError as e:
         line = getattr(e, "lineno", None)
         raise InputError(str(p), None, f"valid TOML ({e})", line=line) from None

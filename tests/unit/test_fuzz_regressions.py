@@ -182,3 +182,45 @@ def test_niilc_unknown_xml_encoding_is_an_input_error(tmp_path: Path) -> None:
         assert (e.path, e.line) == (str(f), 1) and "TF-8" in str(e)
     else:
         raise AssertionError("an unknown encoding was accepted")
+
+
+def test_score_parser_is_linear_on_long_whitespace() -> None:
+    """judge score parser: a reply of a few hundred spaces before some text took 22 s (400 spaces),
+    then hours: regexes with adjacent optional runs backtracked polynomially. A degenerate judge
+    model that emits whitespace until its token limit must not stall grading. The check runs in
+    a child process killed after 120 s (the fixed parser needs well under a second; the old one
+    hours): a hang check, not a speed measurement. A regex holds the GIL, so a thread cannot time it."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from tests.entry_points import parse_score\n"
+        "for r in (' ' * 100_000 + 'x', '評価' + ' ' * 100_000 + 'x', '10点' + '\\u3000' * 100_000 + 'x'):\n"
+        "    assert parse_score(r).score is None\n"
+        "print('done')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    try:
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("parse_score did not finish on long whitespace") from None
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]
+
+    from tests.entry_points import parse_score
+
+    got = parse_score("理由：よい。\n" + " " * 50_000 + "\n**総合評価**:  [[7]]")
+    assert got.score == 7.0 and got.rationale == "よい。"
+
+
+def test_config_not_utf8_names_the_line(tmp_path: Path) -> None:
+    """toml config: a config with a non-UTF-8 byte named the file but not the line."""
+    f = tmp_path / "exp.toml"
+    f.write_bytes('[run]\nid = "x"\n# コメント\n'.encode("cp932"))
+    try:
+        load_config(f)
+    except InputError as e:
+        assert (e.path, e.line) == (str(f), 3) and str(e).startswith(f"{f}:3: expected UTF-8 text")
+    else:
+        raise AssertionError("a CP932 config was accepted")
