@@ -224,3 +224,27 @@ def test_config_not_utf8_names_the_line(tmp_path: Path) -> None:
         assert (e.path, e.line) == (str(f), 3) and str(e).startswith(f"{f}:3: expected UTF-8 text")
     else:
         raise AssertionError("a CP932 config was accepted")
+
+
+def _scripted_run(tmp_path: Path, answers: list[str]) -> Path:
+    from tests.entry_points import Runner, ScriptedBackend
+
+    folder = tmp_path / "qa"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(
+        "".join(json.dumps({"id": f"i{i}", "question": f"q{i}", "answer": "a"}) + "\n" for i in range(len(answers))),
+        encoding="utf-8")
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text('[run]\nid = "r"\n[model]\nid = "M"\n[[tasks]]\nname = "qa"\nloader = "qa-jsonl"\npath = "qa"\n', encoding="utf-8")
+    backend = ScriptedBackend(answers={f"i{i}": a for i, a in enumerate(answers)})
+    Runner(load_config(cfg), backend=backend, output_dir=tmp_path / "out").run()
+    return tmp_path / "out" / "r"
+
+
+def test_a_lone_surrogate_in_a_completion_is_stored(tmp_path: Path) -> None:
+    """report writers: a backend answer with a lone surrogate (an OpenAI-compatible server's JSON
+    can carry "\\ud800") crashed the run when the cache and the store wrote it as UTF-8."""
+    run = _scripted_run(tmp_path, ["x\ud800y", "ok"])
+    preds = [json.loads(line) for line in (run / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(p["completion"]["text"] for p in preds) == ["ok", "x\ufffdy"]
+    assert "x\ufffdy" in (run / "results.csv").read_text(encoding="utf-8")
