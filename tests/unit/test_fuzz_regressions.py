@@ -248,3 +248,17 @@ def test_a_lone_surrogate_in_a_completion_is_stored(tmp_path: Path) -> None:
     preds = [json.loads(line) for line in (run / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(p["completion"]["text"] for p in preds) == ["ok", "x\ufffdy"]
     assert "x\ufffdy" in (run / "results.csv").read_text(encoding="utf-8")
+
+
+def test_report_data_cannot_open_a_script_comment(tmp_path: Path) -> None:
+    """report writers: an answer '<!--<script>' inside the page's JSON data block put the HTML parser
+    in its double-escaped script state, so the data block never closed and the item browser broke
+    (only '</' was escaped). Now no '<' is left inside the data block."""
+    import re
+
+    run = _scripted_run(tmp_path, ["<!--<script>", "</script><script>window.__pwned=1</script>"])
+    html = (run / "report.html").read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="browser-data">(.*?)</script>', html, re.S)
+    assert block is not None and "<" not in block.group(1)
+    items = json.loads(block.group(1))["items"]
+    assert sorted(it["arms"]["base"]["answer"] for it in items) == sorted(["<!--<script>", "</script><script>window.__pwned=1</script>"])
