@@ -8,7 +8,9 @@ Example: ``python -m pytest -q tests/unit/test_fuzz_inputs.py``
 
 from __future__ import annotations
 
+from bench.backends import GenFailure
 from bench.backends.scripted import ScriptedBackend
+from bench.benchmarks.screenshot_report import find_chromium
 from bench.config import config_from_dict, load_config
 from bench.errors import InputError, RagftError, printable
 from bench.llm_judge import ParsedScore, parse_score
@@ -17,6 +19,6 @@ from bench.runner import Runner
 from tasks import jglue, lawqa, loaders, niilc, validate
 
 __all__ = [
-    "InputError", "ParsedScore", "RagftError", "Runner", "ScriptedBackend", "config_from_dict", "jglue",
+    "GenFailure", "InputError", "find_chromium", "ParsedScore", "RagftError", "Runner", "ScriptedBackend", "config_from_dict", "jglue",
     "lawqa", "load_config", "loaders", "niilc", "parse_score", "printable", "validate", "write_reports",
 ]
