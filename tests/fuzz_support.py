@@ -34,7 +34,7 @@ BUDGET: dict[str, int] = {
     "niilc xml": 600,
     "validate": 500,
     "judge score parser": 2400,
-    "report writers": 20,
+    "report writers": 16,
 }
 CI_BASE = 1000  # the ci profile's max_examples; a profile's scale is its max_examples / CI_BASE
 
