@@ -127,7 +127,7 @@ question = st.fixed_dictionaries({
 })
 
 
-def niilc_doc(questions: list[dict[str, Any]], root: str) -> str:
+def niilc_doc(questions: list[dict[str, Any]], root: str, encoding: str = "UTF-8") -> str:
     """A NIILC-layout XML text; a question with ``escape=False`` puts its strings in raw (maybe malformed)."""
     parts = []
     for q in questions:
@@ -135,7 +135,7 @@ def niilc_doc(questions: list[dict[str, Any]], root: str) -> str:
         attr = quoteattr(q["id"]) if q["escape"] else f'"{q["id"]}"'
         answers = "".join(f"<answer>{esc(a)}</answer>" for a in q["answers"])
         parts.append(f"<question id={attr}><text>{esc(q['text'])}</text><answers>{answers}</answers></question>")
-    return f"<?xml version='1.0' encoding='UTF-8'?>\n<{root}>\n" + "\n".join(parts) + f"\n</{root}>\n"
+    return f"<?xml version='1.0' encoding='{encoding}'?>\n<{root}>\n" + "\n".join(parts) + f"\n</{root}>\n"
 
 
 LAUGHS = ('<?xml version="1.0"?><!DOCTYPE q [<!ENTITY a "aaaaaaaaaa">' + "".join(
@@ -145,13 +145,16 @@ LAUGHS = ('<?xml version="1.0"?><!DOCTYPE q [<!ENTITY a "aaaaaaaaaa">' + "".join
 def test_niilc(tmp_path: Path) -> None:
     @given(
         questions=st.lists(question, max_size=5), root=st.sampled_from(["questions"] * 5 + ["question", "x"]),
+        encoding=st.sampled_from(["UTF-8"] * 6 + ["utf8", "Shift_JIS", "EUC-JP", "ascii", "UTF-16", "TF-8"]),
         by_file=st.booleans(), data=st.data(),
     )
-    @example(questions=[], root="questions", by_file=True, data=LAUGHS).via("billion laughs")
-    def inner(questions: list[dict[str, Any]], root: str, by_file: bool, data: Any) -> None:
-        text = data if isinstance(data, str) else niilc_doc(questions, root)
+    @example(questions=[], root="questions", encoding="UTF-8", by_file=True, data=LAUGHS).via("billion laughs")
+    @example(questions=[{"id": "q", "text": "質問", "answers": ["答え"], "escape": True}], root="questions",
+             encoding="Shift_JIS", by_file=True, data=None).via("a Shift_JIS declaration")
+    def inner(questions: list[dict[str, Any]], root: str, encoding: str, by_file: bool, data: Any) -> None:
+        text = data if isinstance(data, str) else niilc_doc(questions, root, encoding)
         raw = text.encode("utf-8", "surrogatepass")
-        raw = data.draw(byte_mutation(raw)) if not isinstance(data, str) else raw
+        raw = data.draw(byte_mutation(raw)) if data is not None and not isinstance(data, str) else raw
         folder = tmp_path / "niilc"
         f = put(folder / "NIILC-ECQA2015_dev.xml", raw)
         try:

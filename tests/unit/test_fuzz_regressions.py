@@ -262,3 +262,19 @@ def test_report_data_cannot_open_a_script_comment(tmp_path: Path) -> None:
     assert block is not None and "<" not in block.group(1)
     items = json.loads(block.group(1))["items"]
     assert sorted(it["arms"]["base"]["answer"] for it in items) == sorted(["<!--<script>", "</script><script>window.__pwned=1</script>"])
+
+
+def test_niilc_shift_jis_declaration_is_an_input_error(tmp_path: Path) -> None:
+    """niilc xml: encoding='Shift_JIS' in the declaration made expat raise ValueError (multi-byte
+    encodings are not supported): a traceback. Japanese XML often carries that declaration."""
+    from tests.entry_points import niilc
+
+    f = tmp_path / "NIILC-ECQA2015_dev.xml"
+    f.write_text("<?xml version='1.0' encoding='Shift_JIS'?>\n<questions><question id='q'><text>質問</text>"
+                 "<answers><answer>答え</answer></answers></question></questions>\n", encoding="utf-8")
+    try:
+        niilc.load_niilc("niilc", f)
+    except InputError as e:
+        assert (e.path, e.line) == (str(f), 1) and "encoding UTF-8" in str(e)
+    else:
+        raise AssertionError("a Shift_JIS declaration on a UTF-8 file was accepted")
