@@ -7,9 +7,24 @@ Example: ``python -m pytest -q tests/unit/test_fuzz_regressions.py``
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.entry_points import InputError, jglue, load_config, loaders, validate
+from tests.entry_points import (
+    InputError,
+    Runner,
+    ScriptedBackend,
+    jglue,
+    load_config,
+    loaders,
+    niilc,
+    parse_score,
+    validate,
+)
+from tests.external_fixtures import jcqa_rows, squad_dict, write_jsonl
 
 
 def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path: Path) -> None:
@@ -140,8 +155,6 @@ def test_a_repeated_id_names_the_file_not_the_folder(tmp_path: Path) -> None:
 
 def test_jsquad_repeated_question_id_is_refused(tmp_path: Path) -> None:
     """jsquad: a question id given twice was loaded twice, and the run keeps one prediction per id."""
-    from tests.external_fixtures import squad_dict
-
     doc = squad_dict()
     qas = doc["data"][0]["paragraphs"][0]["qas"]
     qas.append(dict(qas[0]))
@@ -157,8 +170,6 @@ def test_jsquad_repeated_question_id_is_refused(tmp_path: Path) -> None:
 
 def test_jcommonsenseqa_repeated_id_names_the_file(tmp_path: Path) -> None:
     """jcommonsenseqa/jnli: a repeated q_id in a data set folder was reported as 'FOLDER:LINE'."""
-    from tests.external_fixtures import jcqa_rows, write_jsonl
-
     rows = jcqa_rows(4)
     rows[3]["q_id"] = rows[1]["q_id"]
     valid = write_jsonl(tmp_path / "jcqa" / "valid-v1.1.json", rows)
@@ -172,8 +183,6 @@ def test_jcommonsenseqa_repeated_id_names_the_file(tmp_path: Path) -> None:
 
 def test_niilc_unknown_xml_encoding_is_an_input_error(tmp_path: Path) -> None:
     """niilc xml: an XML declaration with an unknown encoding ('TF-8') raised LookupError (a traceback)."""
-    from tests.entry_points import niilc
-
     f = tmp_path / "NIILC-ECQA2015_dev.xml"
     f.write_text("<?xml version='1.0' encoding='TF-8'?>\n<questions></questions>\n", encoding="utf-8")
     try:
@@ -190,10 +199,6 @@ def test_score_parser_is_linear_on_long_whitespace() -> None:
     model that emits whitespace until its token limit must not stall grading. The check runs in
     a child process killed after 120 s (the fixed parser needs well under a second; the old one
     hours): a hang check, not a speed measurement. A regex holds the GIL, so a thread cannot time it."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "from tests.entry_points import parse_score\n"
         "for r in (' ' * 100_000 + 'x', '評価' + ' ' * 100_000 + 'x', '10点' + '\\u3000' * 100_000 + 'x'):\n"
@@ -207,8 +212,6 @@ def test_score_parser_is_linear_on_long_whitespace() -> None:
     except subprocess.TimeoutExpired:
         raise AssertionError("parse_score did not finish on long whitespace") from None
     assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]
-
-    from tests.entry_points import parse_score
 
     got = parse_score("理由：よい。\n" + " " * 50_000 + "\n**総合評価**:  [[7]]")
     assert got.score == 7.0 and got.rationale == "よい。"
@@ -227,8 +230,6 @@ def test_config_not_utf8_names_the_line(tmp_path: Path) -> None:
 
 
 def _scripted_run(tmp_path: Path, answers: list[str]) -> Path:
-    from tests.entry_points import Runner, ScriptedBackend
-
     folder = tmp_path / "qa"
     folder.mkdir()
     (folder / "test.jsonl").write_text(
@@ -254,8 +255,6 @@ def test_report_data_cannot_open_a_script_comment(tmp_path: Path) -> None:
     """report writers: an answer '<!--<script>' inside the page's JSON data block put the HTML parser
     in its double-escaped script state, so the data block never closed and the item browser broke
     (only '</' was escaped). Now no '<' is left inside the data block."""
-    import re
-
     run = _scripted_run(tmp_path, ["<!--<script>", "</script><script>window.__pwned=1</script>"])
     html = (run / "report.html").read_text(encoding="utf-8")
     block = re.search(r'<script type="application/json" id="browser-data">(.*?)</script>', html, re.S)
@@ -267,8 +266,6 @@ def test_report_data_cannot_open_a_script_comment(tmp_path: Path) -> None:
 def test_niilc_shift_jis_declaration_is_an_input_error(tmp_path: Path) -> None:
     """niilc xml: encoding='Shift_JIS' in the declaration made expat raise ValueError (multi-byte
     encodings are not supported): a traceback. Japanese XML often carries that declaration."""
-    from tests.entry_points import niilc
-
     f = tmp_path / "NIILC-ECQA2015_dev.xml"
     f.write_text("<?xml version='1.0' encoding='Shift_JIS'?>\n<questions><question id='q'><text>質問</text>"
                  "<answers><answer>答え</answer></answers></question></questions>\n", encoding="utf-8")
