@@ -188,7 +188,11 @@ def config_from_dict(
                 p = cfg.resolve_path(val)
             except RagftError as e:
                 raise InputError(source, f"tasks.{i}.{key}", str(e), got=val) from None
-            if not p.exists():
+            try:
+                found = p.exists()
+            except OSError as e:  # e.g. a name longer than the file system allows
+                raise InputError(source, f"tasks.{i}.{key}", f"a usable path ({e.strerror})", got=val) from None
+            if not found:
                 raise InputError(source, f"tasks.{i}.{key}", f"an existing file or folder ({p})", got=val)
         if t.loader == "jaster" and not t.dataset:
             raise InputError(source, f"tasks.{i}.dataset", "the jaster dataset name (file stem)")

@@ -275,3 +275,16 @@ def test_niilc_shift_jis_declaration_is_an_input_error(tmp_path: Path) -> None:
         assert (e.path, e.line) == (str(f), 1) and "encoding UTF-8" in str(e)
     else:
         raise AssertionError("a Shift_JIS declaration on a UTF-8 file was accepted")
+
+
+def test_config_path_too_long_is_an_input_error(tmp_path: Path) -> None:
+    """toml config: a task path with a 3000-character name made Path.exists() raise OSError
+    (File name too long): a traceback."""
+    f = tmp_path / "exp.toml"
+    f.write_text(f'[[tasks]]\nname = "q"\nloader = "qa-jsonl"\npath = "{"[" * 3000}"\n', encoding="utf-8")
+    try:
+        load_config(f)
+    except InputError as e:
+        assert (e.path, e.field) == (str(f), "tasks.0.path") and "File name too long" in str(e)
+    else:
+        raise AssertionError("an unusable path was accepted")
