@@ -36,7 +36,7 @@ class InputError(RagftError):
         self.line = line
         self.got = got
         where = self.path + (f":{line}" if line is not None else "")
-        what = f" field '{field}'" if field else ""
+        what = f" field '{field}'" if field is not None else ""
         got_s = ""
         if got is not None:
             r = repr(got)

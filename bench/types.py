@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TaskKind = Literal["qa", "document", "quiz"]
 
@@ -106,6 +107,17 @@ class Completion(Record):
     output_tokens: int
     latency_s: float
     cached: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _storable(cls, text: str) -> str:
+        """A server's JSON reply can carry a lone surrogate (``"\\ud800"``), which no UTF-8 file can
+        hold: it becomes U+FFFD, as a decoder's ``errors="replace"`` would make of a broken byte."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return re.sub("[\ud800-\udfff]", "\ufffd", text)
+        return text
 
 
 class Prediction(Record):

@@ -84,6 +84,7 @@ def read_squad(path: Path, split: str, docs: dict[str, Document], out: list[Squa
     """Parse one SQuAD-layout file into ``docs`` (article -> paragraphs) and ``out`` (questions)."""
     data = req_obj(read_json(path), path, "(top level)")
     articles = req_list(data, "data", path, None)
+    seen = {q.id for q in out}
     for ai, art_raw in enumerate(articles):
         where = f"data[{ai}]"
         art = req_obj(art_raw, path, where)
@@ -116,6 +117,9 @@ def read_squad(path: Path, split: str, docs: dict[str, Document], out: list[Squa
                 pid, article_id = q_pid, article_id or m.group("article")
                 if qa.get("is_impossible") is True:
                     continue
+                if qid in seen:
+                    raise InputError(str(path), f"{qwhere}.id", "unique question ids", got=qid)
+                seen.add(qid)
                 answers = req_list(qa, "answers", path, qwhere)
                 texts: list[str] = []
                 for k, a in enumerate(answers):
@@ -277,9 +281,12 @@ def _splits_with_train(
     return splits, [f"no train file: train/dev carved from {valid.name} (seed 0)"]
 
 
-def _unique_ids(splits: dict[str, list[Example]], path: Path) -> None:
+def _unique_ids(splits: dict[str, list[Example]], valid: Path, train: Path | None) -> None:
+    """Record ids unique across splits; a repeat names its file (test: valid; train/dev: the train
+    file when there is one, else the valid file they were carved from) and line."""
     seen: set[str] = set()
-    for exs in splits.values():
+    for split, exs in splits.items():
+        path = train if train is not None and split != "test" else valid
         for e in exs:
             if e.id in seen:
                 raise InputError(str(path), "id", f"unique record ids ('{e.id}' repeats)", line=e.metadata.get("line"))
@@ -291,7 +298,7 @@ def load_jcommonsenseqa(name: str, path: Path) -> Task:
     test = _jcqa_rows(name, valid, "test")
     train = _jcqa_rows(name, train_path, "train") if train_path else None
     splits, notes = _splits_with_train(test, train, lambda e: e.id, valid, train_path)
-    _unique_ids(splits, path)
+    _unique_ids(splits, valid, train_path)
     return Task(
         name=name, kind="quiz", metrics=["exact_match"], splits=splits, instruction=JCQA_INSTRUCTION,
         output_length=1, source=str(path), label_list=JCQA_LABELS, notes=notes,
@@ -323,7 +330,7 @@ def load_jnli(name: str, path: Path) -> Task:
     test = _jnli_rows(name, valid, "test")
     train = _jnli_rows(name, train_path, "train") if train_path else None
     splits, notes = _splits_with_train(test, train, lambda e: str(e.metadata["image"]), valid, train_path)
-    _unique_ids(splits, path)
+    _unique_ids(splits, valid, train_path)
     return Task(
         name=name, kind="quiz", metrics=["exact_match"], splits=splits, instruction=JNLI_INSTRUCTION,
         output_length=3, source=str(path), label_list=JNLI_LABELS, notes=notes,

@@ -25,6 +25,7 @@ from bench.types import Example, Passage, TaskKind
 log = logging.getLogger(__name__)
 
 KNOWN_METRICS = ("exact_match", "char_f1", "set_f1", "choice_accuracy")
+TOO_DEEP = "JSON nested less deeply (brackets opened about a thousand levels deep: a damaged file?)"
 
 
 @dataclass
@@ -88,18 +89,54 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+NO_SURROGATES = "valid Unicode text (a lone surrogate escape such as \\ud800 cannot be stored as UTF-8)"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate_field(obj: Any) -> str | None:
+    """The record path (``samples[2].input``) of the first key or string holding a lone surrogate,
+    else None. JSON can escape one (``"\\ud800"``); it cannot be written back as UTF-8."""
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:  # a loop, not recursion: parsed JSON may be nested almost to the recursion limit
+        where, v = stack.pop()
+        if isinstance(v, str) and _unencodable(v):
+            return where or "(top level)"
+        items = enumerate(v) if isinstance(v, list) else v.items() if isinstance(v, dict) else ()
+        for k, x in items:
+            key = f"{where}[{k}]" if isinstance(v, list) else f"{where}.{k}" if where else str(k)
+            if isinstance(k, str) and _unencodable(k):
+                return key
+            stack.append((key, x))
+    return None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def iter_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; a bad line is an error naming it."""
+    """(line number, object) for every non-blank line; a bad line is an error naming it.
+
+    Lines end at LF only: U+2028, U+0085 and the like are legal inside JSON strings."""
     out: list[tuple[int, dict[str, Any]]] = []
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+    for n, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(str(path), None, f"one JSON object per line ({e.msg})", line=n) from None
+        except RecursionError:
+            raise InputError(str(path), None, TOO_DEEP, line=n) from None
         if not isinstance(obj, dict):
             raise InputError(str(path), None, "a JSON object", line=n, got=type(obj).__name__)
+        bad = lone_surrogate_field(obj) if _SURROGATE_ESCAPE.search(line) else None
+        if bad is not None:
+            raise InputError(str(path), bad, NO_SURROGATES, line=n)
         out.append((n, obj))
     return out
 
@@ -131,13 +168,18 @@ def _check_keys(obj: dict[str, Any], allowed: set[str], path: Path, line: int | 
 
 
 def _unique(ids: list[tuple[str, int]], path: Path, what: str) -> None:
-    seen: dict[str, int] = {}
-    for i, line in ids:
+    _unique_in_files([(i, line, path) for i, line in ids], what)
+
+
+def _unique_in_files(ids: list[tuple[str, int, Path]], what: str) -> None:
+    """Ids unique across files: a repeat names its file and line, and where the id was first seen."""
+    seen: dict[str, tuple[int, Path]] = {}
+    for i, line, path in ids:
         if i in seen:
-            raise InputError(
-                str(path), what, f"unique ids ('{i}' first seen on line {seen[i]})", line=line
-            )
-        seen[i] = line
+            first, first_path = seen[i]
+            at = f"line {first}" if first_path == path else f"{first_path.name}:{first}"
+            raise InputError(str(path), what, f"unique ids ('{i}' first seen on {at})", line=line)
+        seen[i] = (line, path)
 
 
 def load_corpus(path: Path) -> dict[str, Document]:
@@ -186,7 +228,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
     docs = load_corpus(corpus) if corpus else {}
     known = {p.id for d in docs.values() for p in d.passages}
     splits: dict[str, list[Example]] = {}
-    all_ids: list[tuple[str, int]] = []
+    all_ids: list[tuple[str, int, Path]] = []
     for split, path in _split_files(folder).items():
         exs: list[Example] = []
         for n, obj in iter_jsonl(path):
@@ -196,7 +238,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
             if missing:
                 raise InputError(str(path), "gold_passages", "passage ids present in the corpus", line=n, got=missing)
             eid = _str(obj, "id", path, n)
-            all_ids.append((eid, n))
+            all_ids.append((eid, n, path))
             exs.append(
                 Example(
                     id=eid, task=name, kind="qa", question=_str(obj, "question", path, n),
@@ -205,7 +247,7 @@ def load_qa(name: str, folder: Path, corpus: Path | None) -> Task:
                 )
             )
         splits[split] = exs
-    _unique(all_ids, folder, "id")
+    _unique_in_files(all_ids, "id")
     return Task(name=name, kind="qa", metrics=["char_f1", "exact_match"], splits=splits, documents=docs, source=str(folder))
 
 
@@ -219,7 +261,7 @@ def _meta(obj: dict[str, Any], path: Path, n: int) -> dict[str, Any]:
 def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
     docs = load_corpus(corpus) if corpus else {}
     splits: dict[str, list[Example]] = {}
-    all_ids: list[tuple[str, int]] = []
+    all_ids: list[tuple[str, int, Path]] = []
     for split, path in _split_files(folder).items():
         exs: list[Example] = []
         for n, obj in iter_jsonl(path):
@@ -240,7 +282,7 @@ def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
             if metric not in KNOWN_METRICS:
                 raise InputError(str(path), "metric", f"one of {list(KNOWN_METRICS)}", line=n, got=metric)
             eid = _str(obj, "id", path, n)
-            all_ids.append((eid, n))
+            all_ids.append((eid, n, path))
             gold = [p.id for p in docs[doc_id].passages] if doc_id in docs else []
             exs.append(
                 Example(
@@ -251,7 +293,7 @@ def load_document(name: str, folder: Path, corpus: Path | None) -> Task:
                 )
             )
         splits[split] = exs
-    _unique(all_ids, folder, "id")
+    _unique_in_files(all_ids, "id")
     return Task(name=name, kind="document", metrics=["char_f1"], splits=splits, documents=docs, source=str(folder))
 
 
@@ -268,10 +310,16 @@ def read_json(path: Path) -> Any:
     """Parse a JSON file (UTF-8, BOM allowed); a syntax error names the line and column."""
     text = _read_text(path)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         what = "valid JSON (the file ends early: truncated?)" if _looks_truncated(text, e) else "valid JSON"
         raise InputError(str(path), None, f"{what}: {e.msg} at column {e.colno}", line=e.lineno) from None
+    except RecursionError:
+        raise InputError(str(path), None, TOO_DEEP) from None
+    bad = lone_surrogate_field(data) if _SURROGATE_ESCAPE.search(text) else None
+    if bad is not None:
+        raise InputError(str(path), bad, NO_SURROGATES)
+    return data
 
 
 def _jaster_samples(data: dict[str, Any], key: str, path: Path) -> list[tuple[str, str]]:
@@ -387,13 +435,16 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
     root = jaster_root(root)
     splits: dict[str, list[Example]] = {}
     files: dict[str, JasterFile] = {}
+    paths: dict[str, Path] = {}
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         path = split_dir / f"{dataset}.json"
         if path.is_file():
             files[split_dir.name] = read_jaster_file(path)
+            paths[split_dir.name] = path
     if not files:
         raise InputError(str(root), "dataset", f"files {{split}}/{dataset}.json under this folder", got=dataset)
-    main = files.get("test") or next(iter(files.values()))
+    main_split = "test" if "test" in files else next(iter(files))
+    main = files[main_split]
     extract = main.answer_extract_pattern
     for split, jf in files.items():
         splits[split] = [
@@ -420,7 +471,7 @@ def load_jaster(name: str, root: Path, dataset: str) -> Task:
     unknown = [m for m in main.metrics if m not in KNOWN_METRICS]
     usable = [m for m in main.metrics if m in KNOWN_METRICS]
     if not usable:
-        raise InputError(str(root), "metrics", f"at least one of {list(KNOWN_METRICS)}", got=unknown)
+        raise InputError(str(paths[main_split]), "metrics", f"at least one of {list(KNOWN_METRICS)}", got=unknown)
     if unknown:
         notes.append(f"metrics not computed by ragft: {unknown}")
         log.warning("%s: metrics %s are not computed by ragft; using %s", name, unknown, usable)

@@ -38,6 +38,8 @@ def read_niilc(path: Path) -> tuple[list[tuple[str, str, str]], int]:
     except ET.ParseError as e:
         line, col = e.position
         raise InputError(str(file), None, f"well-formed XML ({e.msg.split(':')[0]}, column {col})", line=line) from None
+    except (LookupError, ValueError) as e:  # the declared encoding is unknown, or multi-byte (Shift_JIS) for expat
+        raise InputError(str(file), None, f"an XML declaration with encoding UTF-8, as the file is read ({e})", line=1) from None
     if root.tag != "questions":
         raise InputError(str(file), "<questions>", "a <questions> root element", got=root.tag)
     out: list[tuple[str, str, str]] = []

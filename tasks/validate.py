@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tasks.loaders import JASTER_KEYS, KNOWN_METRICS, _looks_truncated
+from tasks.loaders import (
+    JASTER_KEYS,
+    KNOWN_METRICS,
+    NO_SURROGATES,
+    TOO_DEEP,
+    _looks_truncated,
+    lone_surrogate_field,
+)
 
 Kind = Literal["corpus", "qa", "document", "jaster"]
 KINDS: tuple[str, ...] = ("corpus", "qa", "document", "jaster")
@@ -34,7 +41,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path + (f":{self.line}" if self.line is not None else "")
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        return f"{where}: {self.field + ': ' if self.field is not None else ''}{self.message}"
 
 
 @dataclass
@@ -110,8 +117,15 @@ def _lines(path: Path, c: _Collector) -> list[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as e:
             c.add(path, n, None, f"not valid JSON: {e.msg} at column {e.colno}")
             continue
+        except RecursionError:
+            c.add(path, n, None, f"expected {TOO_DEEP}")
+            continue
         if not isinstance(obj, dict):
             c.add(path, n, None, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        bad = lone_surrogate_field(obj)
+        if bad is not None:
+            c.add(path, n, bad, f"expected {NO_SURROGATES}")
             continue
         out.append((n, obj))
     return out
@@ -130,7 +144,7 @@ def detect_kind(path: Path) -> Kind | None:
         for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 if "passages" in obj:
@@ -236,8 +250,15 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
         end = " (the file ends early: truncated?)" if _looks_truncated(text, e) else ""
         c.add(path, e.lineno, None, f"not valid JSON: {e.msg} at column {e.colno}{end}")
         return 0
+    except RecursionError:
+        c.add(path, None, None, f"expected {TOO_DEEP}")
+        return 0
     if not isinstance(data, dict):
         c.add(path, None, None, f"expected a JSON object with instruction, samples…, got {type(data).__name__}")
+        return 0
+    bad = lone_surrogate_field(data)
+    if bad is not None:
+        c.add(path, None, bad, f"expected {NO_SURROGATES}")
         return 0
     c.keys(data, JASTER_KEYS, path, None)
     c.string(data, "instruction", path, None)
@@ -250,13 +271,15 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
     elif not any(m in KNOWN_METRICS for m in ms):
         c.add(path, None, "metrics", f"none of {ms} is computed by ragft ({', '.join(KNOWN_METRICS)})")
     labels = data.get("label_list")
-    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels)):
-        c.add(path, None, "label_list", f"expected a list of label strings, got {_short(labels)}")
+    if labels is not None and (not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)):
+        c.add(path, None, "label_list", f"expected a non-empty list of label strings, got {_short(labels)}")
         labels = None
     pat = data.get("answer_extract_pattern")
-    if pat is not None:
+    if pat is not None and (not isinstance(pat, str) or not pat):
+        c.add(path, None, "answer_extract_pattern", f"expected a regular expression string, got {_short(pat)}")
+    elif pat is not None:
         try:
-            re.compile(str(pat))
+            re.compile(pat)
         except re.error as e:
             c.add(path, None, "answer_extract_pattern", f"not a valid regular expression ({e})")
     nfs = data.get("num_few_shots")

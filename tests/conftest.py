@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -18,6 +19,16 @@ JA_LINES = [
     "避難所は小学校の体育館です。備蓄は三日分を目安にしてください。",
     "0 1 2 3 4 選択肢 回答 文書 質問 応答 指示",
 ]
+
+
+# Hypothesis profiles (select with --hypothesis-profile=NAME). "ci" is the default, so `make test`
+# runs the full fuzz budget of tests/fuzz_support.py (>= 10,000 inputs); "dev" runs a tenth of it
+# for quick iterations and "deep" ten times it for a bug hunt. No deadline: a per-example time
+# limit is a timed assertion that fails on a loaded machine, not on a wrong result.
+settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)
+settings.register_profile("dev", settings.get_profile("ci"), max_examples=100)
+settings.register_profile("deep", settings.get_profile("ci"), max_examples=10_000)
+settings.load_profile("ci")
 
 
 def build_tiny_model(root: Path) -> Path:

@@ -163,7 +163,11 @@ def config_from_dict(
                 p = cfg.resolve_path(val)
             except RagftError as e:
                 raise InputError(source, f"tasks.{i}.{key}", str(e), got=val) from None
-            if not p.exists():
+            try:
+                found = p.exists()
+            except OSError as e:  # e.g. a name longer than the file system allows
+                raise InputError(source, f"tasks.{i}.{key}", f"a usable path ({e.strerror})", got=val) from None
+            if not found:
                 raise InputError(source, f"tasks.{i}.{key}", f"an existing file or folder ({p})", got=val)
         if t.loader == "jaster" and not t.dataset:
             raise InputError(source, f"tasks.{i}.dataset", "the jaster dataset name (file stem)")
@@ -183,13 +187,18 @@ def load_config(path: str | Path, data_dir: str | Path | None = None) -> Experim
     p = Path(path)
     if not p.is_file():
         raise InputError(str(p), None, "an existing TOML config file")
+    raw = p.read_bytes()
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise InputError(str(p), None, "UTF-8 text", got=str(e)) from None
+        raise InputError(
+            str(p), None, f"UTF-8 text (byte 0x{raw[e.start]:02x} is not UTF-8)", line=raw[: e.start].count(b"\n") + 1
+        ) from None
     except tomllib.TOMLDecodeError as e:
         line = getattr(e, "lineno", None)
         raise InputError(str(p), None, f"valid TOML ({e})", line=line) from None
+    except RecursionError:
+        raise InputError(str(p), None, "TOML nested less deeply (arrays or tables about a thousand levels deep)") from None
     return config_from_dict(data, source=str(p), base_dir=str(p.parent.resolve()), data_dir=data_dir)
 
 

@@ -20,10 +20,10 @@ _PATTERNS = [
     # [[7]]  [[7/10]]
     re.compile(r"\[\[\s*" + _NUM + r"\s*(?:/\s*10\s*)?(?:点\s*)?\]\]"),
     # 10点満点中7点 / 10点中7点 / out of 10: 7
-    re.compile(r"10\s*点\s*(?:満点)?\s*中\s*[:は]?\s*" + _NUM),
+    re.compile(r"10\s*点\s*(?:満点\s*)?中\s*[:は]?\s*" + _NUM),
     # 評価：7 / **評価**: [7] / Score: 7/10 / 評価は7点 / スコア = 7
     re.compile(
-        _LABEL + r"[ \t*_]*(?:\([^)\n]{0,20}\))?[ \t*_]*(?::|=|は)[ \t*_\[「(]*" + _NUM + r"(?!\d)",
+        _LABEL + r"[ \t*_]*(?:\([^)\n]{0,20}\)[ \t*_]*)?(?::|=|は)[ \t*_\[「(]*" + _NUM + r"(?!\d)",
         re.IGNORECASE,
     ),
 ]
@@ -54,8 +54,34 @@ def parse_score(reply: str) -> ParsedScore:
     return ParsedScore(round(clamped, 4), rationale, clamped != value)
 
 
+_LABEL_AT_END = re.compile(r"(?:最終|総合)?" + _LABEL + r"?\Z", re.IGNORECASE)
+
+
+def _rstrip(text: str, chars: str) -> str:
+    """``text`` without trailing whitespace (as regex ``\\s``) and trailing ``chars``."""
+    i = len(text)
+    while i and (text[i - 1].isspace() or text[i - 1] in chars):
+        i -= 1
+    return text[:i]
+
+
+def _strip_score_label(head: str) -> str:
+    """Drop what introduces the score at the end of ``head`` (``**評価**: [[``): brackets,
+    separator and label. Stripped from the right in steps, so it takes linear time whatever the
+    reply (a single regex anchored at ``$`` backtracked for minutes on a few hundred spaces)."""
+    h = _rstrip(head, "*_(「[")
+    if h.endswith((":", "=", "は")):
+        h = h[:-1]
+    h = _rstrip(h, "*_")
+    tail = h[-40:]
+    m = _LABEL_AT_END.search(tail)
+    if m is not None:
+        h = h[: len(h) - len(tail) + m.start()]
+    return _rstrip(h, "*_(「[")
+
+
 def _rationale(text: str, end: int) -> str:
-    head = re.sub(r"[\s*_(「\[]*(?:最終|総合)?" + _LABEL + r"?[\s*_]*[:=は]?[\s*_(「\[]*$", "", text[:end], flags=re.IGNORECASE)
+    head = _strip_score_label(text[:end])
     m = re.search(r"(?:理由|rationale|reason)\s*[:：]\s*", head, re.IGNORECASE)
     if m:
         head = head[m.end() :]
@@ -66,5 +92,3 @@ def _rationale(text: str, end: int) -> str:
     except ValueError:
         pass
     return head.strip()[:2000]
-
-

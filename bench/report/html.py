@@ -172,7 +172,7 @@ def render_html(
     )
     env.filters["f"] = _fmt
     env.filters["money"] = lambda x: _money(x, a.prices.currency)
-    data = json.dumps(browser_data(a, config, provenance.get("config_source")), ensure_ascii=False).replace("</", "<\\/")
+    data = json.dumps(browser_data(a, config, provenance.get("config_source")), ensure_ascii=False).replace("<", "\\u003c")
     lang = a.settings.language
     recs = [
         {"task": r.task, "en": md.renderInline(r.en), "ja": md.renderInline(r.ja), "significant": r.significant}
