@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from bench import registry
 from bench.prompts import few_shot_examples
 from bench.types import Example
-from tasks.loaders import Task, load_document, load_jaster, load_qa
+from tasks.jaster import load_jaster
+from tasks.loaders import Task, load_document, load_qa
 
 if TYPE_CHECKING:
     from bench.config import ExperimentConfig, TaskSection

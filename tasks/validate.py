@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tasks.jaster import JASTER_KEYS
 from tasks.loaders import (
-    JASTER_KEYS,
     KNOWN_METRICS,
     NO_SURROGATES,
     TOO_DEEP,

@@ -10,13 +10,14 @@ from bench.backends import GenFailure
 from bench.backends.scripted import ScriptedBackend
 from bench.benchmarks.screenshot_report import find_chromium
 from bench.config import config_from_dict, load_config
-from bench.errors import InputError, RagftError, printable
 from bench.engine.runner import Runner
+from bench.errors import InputError, RagftError, printable
 from bench.judges.parse import ParsedScore, parse_score
 from bench.report import write_reports
 from tasks import jglue, lawqa, loaders, niilc, validate
+from tasks.jaster import load_jaster
 
 __all__ = [
     "GenFailure", "InputError", "find_chromium", "ParsedScore", "RagftError", "Runner", "ScriptedBackend", "config_from_dict", "jglue",
-    "lawqa", "load_config", "loaders", "niilc", "parse_score", "printable", "validate", "write_reports",
+    "lawqa", "load_config", "load_jaster", "loaders", "niilc", "parse_score", "printable", "validate", "write_reports",
 ]

@@ -52,7 +52,7 @@ def export_jaster_cmd(
 ) -> None:
     """Write the config's tasks in llm-jp-eval's evaluation layout (all splits)."""
     from bench.config import load_config
-    from tasks.jaster import export_jaster
+    from tasks.jaster_export import export_jaster
     from tasks.readers import load_task
 
     cfg = load_config(config, data_dir=data_dir)

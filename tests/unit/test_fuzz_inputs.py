@@ -20,6 +20,7 @@ from tests.entry_points import (
     jglue,
     lawqa,
     load_config,
+    load_jaster,
     loaders,
     niilc,
     validate,
@@ -152,7 +153,7 @@ def test_jaster(tmp_path: Path) -> None:
             train_file.unlink()
         ok, parsed = parse_json(raw)
         try:
-            check_task(loaders.load_jaster("x", root, "x"))
+            check_task(load_jaster("x", root, "x"))
             loaded = True
         except RagftError as e:
             loaded = False
@@ -194,7 +195,7 @@ def test_random_bytes_into_every_reader(tmp_path: Path) -> None:
         for fn, args, files in [
             (loaders.load_corpus, (names["test.jsonl"],), [names["test.jsonl"]]),
             (loaders.load_qa, ("qa", f, None), [names["test.jsonl"]]),
-            (loaders.load_jaster, ("x", f, "x"), [names["test/x.json"]]),
+            (load_jaster, ("x", f, "x"), [names["test/x.json"]]),
             (load_config, (names["c.toml"],), [names["c.toml"]]),
             (jglue.load_jsquad_qa, ("j", names["valid-v1.3.json"]), [names["valid-v1.3.json"]]),
             (jglue.load_jcommonsenseqa, ("j", names["valid-v1.3.json"]), [names["valid-v1.3.json"]]),

@@ -19,6 +19,7 @@ from tests.entry_points import (
     ScriptedBackend,
     jglue,
     load_config,
+    load_jaster,
     loaders,
     niilc,
     parse_score,
@@ -61,7 +62,7 @@ def test_jaster_metrics_error_names_the_file(tmp_path: Path) -> None:
     f.write_text(json.dumps({"instruction": "i", "output_length": 1, "metrics": ["bleu"],
                              "samples": [{"input": "a", "output": "b"}]}), encoding="utf-8")
     try:
-        loaders.load_jaster("x", tmp_path, "x")
+        load_jaster("x", tmp_path, "x")
     except InputError as e:
         assert e.path == str(f) and e.field == "metrics" and str(e).startswith(f"{f}: field 'metrics'")
     else:
@@ -77,7 +78,7 @@ def test_validate_refuses_what_the_jaster_loader_refuses(tmp_path: Path) -> None
     for key, bad in (("answer_extract_pattern", ["(\\d)"]), ("answer_extract_pattern", ""), ("label_list", [])):
         f.write_text(json.dumps({**base, key: bad}), encoding="utf-8")
         try:
-            loaders.load_jaster("x", tmp_path, "x")
+            load_jaster("x", tmp_path, "x")
         except InputError as e:
             assert e.field == key
         else:
@@ -99,7 +100,7 @@ def test_deeply_nested_brackets_are_an_input_error(tmp_path: Path) -> None:
     toml.write_text("a = " + deep, encoding="utf-8")
     for fn, args, path, line in (
         (loaders.load_qa, ("qa", jsonl.parent, None), jsonl, 2),
-        (loaders.load_jaster, ("x", jaster.parent.parent, "x"), jaster, None),
+        (load_jaster, ("x", jaster.parent.parent, "x"), jaster, None),
         (load_config, (toml,), toml, None),
     ):
         try:
@@ -126,7 +127,7 @@ def test_an_escaped_lone_surrogate_is_an_input_error(tmp_path: Path) -> None:
                       '"samples": [{"input": "a", "output": "b"}, {"input": "\\ud800", "output": "b"}]}', encoding="utf-8")
     for fn, args, path, line, field in (
         (loaders.load_qa, ("qa", jsonl.parent, None), jsonl, 2, "metadata.k[1]"),
-        (loaders.load_jaster, ("x", jaster.parent.parent, "x"), jaster, None, "samples[1].input"),
+        (load_jaster, ("x", jaster.parent.parent, "x"), jaster, None, "samples[1].input"),
     ):
         try:
             fn(*args)  # type: ignore[operator]

@@ -12,9 +12,9 @@ from bench.errors import InputError
 from bench.judges.base import JudgeItem
 from bench.judges.reference import ReferenceJudge
 from bench.types import Completion, Prediction
-from tasks.jaster import export_jaster
+from tasks.jaster import load_jaster
+from tasks.jaster_export import export_jaster
 from tasks.jglue import load_jsquad_document
-from tasks.loaders import load_jaster
 from tests.external_fixtures import write_jsquad
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from bench.config import bundled_data_dir
 from bench.errors import InputError
-from tasks.loaders import load_corpus, load_document, load_jaster, load_qa
+from tasks.jaster import load_jaster
+from tasks.loaders import load_corpus, load_document, load_qa
 
 DATA = bundled_data_dir()
 
