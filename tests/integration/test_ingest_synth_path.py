@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tasks.registry import load_registered
+from tasks.readers import load_registered
 
 from bench.config import bundled_data_dir, config_from_dict
 from tasks.ingest import init_project
