@@ -19,10 +19,12 @@ from pathlib import Path
 
 from bench.store.files import (
     CONTAMINATION,
+    Caveat,
     ContaminationFile,
     ItemOverlap,
     OverlapGroup,
     TaskOverlap,
+    record_caveats,
     update_model,
 )
 from bench.types import Example
@@ -99,5 +101,31 @@ def record_contamination(
         data.threshold = threshold
         data.tasks.setdefault(task, TaskOverlap()).groups[group] = group_rec
 
-    update_model(run_dir / CONTAMINATION, ContaminationFile, change)
+    data = update_model(run_dir / CONTAMINATION, ContaminationFile, change)
+    record_caveats(run_dir, "contamination", contamination_caveats(data, task), task=task)
     return result
+
+
+def contamination_caveats(data: ContaminationFile, task: str) -> list[Caveat]:
+    """The caveat of ``task`` when any of its checked items is flagged in any group (else none)."""
+    t = data.tasks.get(task)
+    if t is None:
+        return []
+    flagged = data.flagged(task)
+    if not flagged:
+        return []
+    checked = set().union(*(g.items.keys() for g in t.groups.values()))
+    groups = sorted({g for _r, _s, g in flagged.values()})
+    ids = sorted(flagged)
+    share = f"{data.threshold:.0%}"
+    return [Caveat(
+        source="contamination", kind="contaminated_items", task=task,
+        en=(f"contamination: {len(ids)} of {len(checked)} checked items share at least {share} of their "
+            f"{data.ngram}-grams with text the model was tuned on or shown ({', '.join(groups)}); compare the "
+            "clean-item scores in the Contamination section"),
+        ja=(f"汚染: 確認した {len(checked)} 件中 {len(ids)} 件が、モデルが学習または提示されたテキスト"
+            f"（{', '.join(groups)}）と {data.ngram}-gram の {share} 以上を共有しています。"
+            "汚染チェック節のクリーンな項目のスコアと比べてください"),
+        data={"flagged": ids, "n_checked": len(checked), "groups": groups, "threshold": data.threshold,
+              "ngram": data.ngram},
+    )]

@@ -25,6 +25,12 @@ class ReportSection(Section):
     pass_threshold: float = Field(default=5.0, ge=0, le=10)  # score >= this is "right" (McNemar)
     n_boot: int = Field(default=2000, ge=100, le=100_000)  # bootstrap resamples
     html: bool = True  # write report.html next to report.md
+    # among the arms not significantly worse than the best: "simplest" (base < prompt < rag < lora <
+    # combinations, then the cheaper) or "cheapest" (total cost at cost.queries)
+    tie_break: Literal["simplest", "cheapest"] = "simplest"
+    # a task × arm whose most frequent answer (or identical outputs across arms) reaches this share
+    # gets a degenerate-output caveat
+    degenerate_share: float = Field(default=0.8, gt=0, le=1)
 
 
 class CostSection(Section):

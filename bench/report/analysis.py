@@ -52,10 +52,14 @@ class ArmStat:
 class TaskRecommendation:
     task: str
     choice: str | None
-    significant: bool
+    significant: bool  # the choice is significantly better than every other candidate
     en: str
     ja: str
     caveats: list[str] = field(default_factory=list)
+    rule: str = ""  # the decision rule applied (report.tie_break)
+    tied: list[str] = field(default_factory=list)  # candidates not significantly worse than the best
+    best: str | None = None  # the candidate with the highest mean
+    items_needed: int | None = None  # paired items for the best's lead over the choice to be detectable
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Analysis:
     rows: list[dict[str, Any]]
     stats: list[ArmStat]
     pairs: list[PairedDiff]
+    task_judge: dict[str, str]  # the judge of each task's comparison (the run's primary where it graded)
     costs: dict[tuple[str, str], ArmCost]
     recommendations: list[TaskRecommendation]
     overall_en: str
@@ -76,8 +81,13 @@ class Analysis:
     settings: ReportSection
     prices: CostSection
 
+    def judge_of(self, task: str) -> str | None:
+        """The judge whose scores decide ``task``: the primary judge, or the next one in order where
+        the primary did not grade the task (a judge limited to some tasks)."""
+        return self.task_judge.get(task, self.judge)
+
     def stat(self, task: str, arm: str, judge: str | None = None) -> ArmStat | None:
-        j = judge or self.judge
+        j = judge or self.judge_of(task)
         return next((s for s in self.stats if s.task == task and s.arm == arm and s.judge == j), None)
 
     def recommendation_text(self, language: str | None = None) -> str:
@@ -92,6 +102,7 @@ class Analysis:
     def to_json(self) -> dict[str, Any]:
         return {
             "judge": self.judge,
+            "task_judge": self.task_judge,
             "stats": [asdict(s) for s in self.stats],
             "paired_diffs": [p.to_json() for p in self.pairs],
             "costs": [dict(asdict(c), task=t, arm=a) for (t, a), c in self.costs.items()],
@@ -107,9 +118,15 @@ def measure(rd: RunData, rows: list[dict[str, Any]] | None = None) -> Analysis:
     rows = load_rows(rd) if rows is None else rows
     selection = rd.selection
     judges = sorted({r["judge"] for r in rows if r["judge"]})
-    counts = {j: sum(1 for r in rows if r["judge"] == j and r["score"] is not None) for j in judges}
-    judge = max(judges, key=lambda j: (counts[j], -judges.index(j))) if judges else None
     tasks = selection.tasks()
+    order = judge_order(rd, judges)
+    scored = {(r["task"], r["judge"]) for r in rows if r["judge"] and r["score"] is not None}
+    judge = next((j for j in order if any((t, j) in scored for t in tasks)), order[0] if order else None)
+    task_judge: dict[str, str] = {}
+    for t in tasks:
+        tj = next((j for j in order if (t, j) in scored), judge)
+        if tj is not None:
+            task_judge[t] = tj
     arms = {t: list(selection[t].arms) for t in tasks}
 
     scores: dict[tuple[str, str, str], dict[str, list[float]]] = {}
@@ -149,9 +166,32 @@ def measure(rd: RunData, rows: list[dict[str, Any]] | None = None) -> Analysis:
     costs = arm_costs(rd.costs, rows, prices, rd.device())
     return Analysis(
         rd=rd, run_dir=rd.root, judge=judge, judges=judges, tasks=tasks, arms=arms, rows=rows, stats=stats,
-        pairs=pairs, costs=costs, recommendations=[], overall_en="", overall_ja="", settings=settings,
+        pairs=pairs, task_judge=task_judge, costs=costs, recommendations=[], overall_en="", overall_ja="", settings=settings,
         prices=prices,
     )
+
+
+def judge_order(rd: RunData, judges: list[str]) -> list[str]:
+    """Judges in the order that makes one primary: the ``[[judges]]`` of the config in their order,
+    then judges added later with ``ragft grade`` (``judges.json`` order), then the reference metrics.
+
+    A config judge that was re-graded under a new id (changed rubric or sampling) counts by its
+    newest id."""
+    registry = rd.files.get("judges.json") or {}
+    ids = [j for j in registry if j in judges]
+    named: dict[str, str] = {}
+    for j in ids:  # later entries are newer ids of the same name
+        if registry[j].get("kind") == "llm":
+            named[str(registry[j].get("name"))] = j
+    order: list[str] = []
+    for spec in rd.config.get("judges") or []:
+        j = named.get(str(spec.get("name", "")))
+        if j and j not in order:
+            order.append(j)
+    order += [j for j in ids if registry[j].get("kind") in ("llm", "jury") and j not in order]
+    order += [j for j in judges if j.startswith("reference") and j not in order]
+    order += [j for j in judges if j not in order]
+    return order
 
 
 def with_costs(summaries: list[ArmSummary], a: Analysis) -> list[ArmSummary]:

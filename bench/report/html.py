@@ -50,7 +50,7 @@ def plots(a: Analysis) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     out: dict[str, str] = {}
-    st = [s for s in a.stats if s.judge == a.judge and s.mean is not None]
+    st = [s for s in a.stats if s.judge == a.judge_of(s.task) and s.mean is not None]
     if not st:
         return out
     labels = [_ascii(f"{s.task} / {s.arm}") for s in st]
@@ -76,7 +76,7 @@ def plots(a: Analysis) -> dict[str, str]:
     for ax, t in zip(axes[0], tasks, strict=True):
         arms = a.arms[t]
         data = [[float(r["score"]) for r in a.rows if r["task"] == t and r["arm"] == arm
-                 and r["judge"] == a.judge and r["score"] is not None] for arm in arms]
+                 and r["judge"] == a.judge_of(t) and r["score"] is not None] for arm in arms]
         ax.boxplot(data, showmeans=True)
         ax.set_xticks(range(1, len(arms) + 1), [_ascii(x) for x in arms], rotation=30)
         for i, d in enumerate(data, start=1):
@@ -180,7 +180,7 @@ def render_html(
     ]
     return env.get_template("report.html.j2").render(
         run_id=a.run_dir.name, config=config, provenance=json.dumps(provenance, ensure_ascii=False, indent=2),
-        summaries=summaries, a=a, pairs=[p for p in a.pairs if p.judge == a.judge], recs=recs,
+        summaries=summaries, a=a, pairs=[p for p in a.pairs if p.judge == a.judge_of(p.task)], recs=recs,
         overall={"en": md.renderInline(a.overall_en), "ja": md.renderInline(a.overall_ja)},
         show_en=lang in ("en", "both"), show_ja=lang in ("ja", "both"),
         plots={"forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[md.render(s) for s in sections_md],

@@ -50,6 +50,19 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def judge_words(a: Analysis) -> str:
+    """Which judge decides, and why (the first configured judge; reference metrics otherwise)."""
+    if a.judge is None:
+        return ""
+    why = ("the first configured LLM judge: `[[judges]]` of the config, then `ragft grade`" if not a.judge.startswith("reference")
+           else "the reference metrics (no `[[judges]]` judge graded this run)")
+    out = f"Judge `{a.judge}` ({why}; the other judges' scores are in the table above)."
+    other = {t: j for t, j in a.task_judge.items() if j != a.judge}
+    if other:
+        out += " Tasks that judge did not grade use: " + ", ".join(f"{t} `{j}`" for t, j in other.items()) + "."
+    return out
+
+
 def markdown_sections(a: Analysis) -> list[str]:
     """Recommendation, paired differences and cost as Markdown sections for report.md."""
     cur = a.prices.currency
@@ -57,14 +70,14 @@ def markdown_sections(a: Analysis) -> list[str]:
     if a.pairs:
         lines = [
             "## Paired differences (arm B − arm A, same items)", "",
-            f"Judge `{a.judge}`. CI: 95% bootstrap over items; p: Wilcoxon signed-rank, Holm-adjusted per task "
+            f"{judge_words(a)} CI: 95% bootstrap over items; p: Wilcoxon signed-rank, Holm-adjusted per task "
             f"(α={a.settings.alpha}); McNemar on score ≥ {a.settings.pass_threshold:g}; MDD: minimum detectable "
             "difference (80% power).", "",
             "| task | A | B | n | mean A | mean B | B − A | 95% CI | Wilcoxon p | Holm p | McNemar p (A only / B only right) | MDD | |",
             "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|---:|---|",
         ]
         for p in a.pairs:
-            if p.judge != a.judge:
+            if p.judge != a.judge_of(p.task):
                 continue
             lines.append(
                 f"| {p.task} | {p.arm_a} | {p.arm_b} | {p.n} | {_fmt(p.mean_a)} | {_fmt(p.mean_b)} | "
@@ -74,7 +87,7 @@ def markdown_sections(a: Analysis) -> list[str]:
             )
         out.append("\n".join(lines) + "\n")
     else:
-        mdd = [s for s in a.stats if s.judge == a.judge and s.mdd is not None]
+        mdd = [s for s in a.stats if s.judge == a.judge_of(s.task) and s.mdd is not None]
         if mdd:
             out.append(
                 "## Statistical power\n\nOne arm per task, so no paired comparisons. Minimum detectable "

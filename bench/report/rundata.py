@@ -2,7 +2,7 @@
 
 ``RunData.load`` reads the config, selection, examples, the latest prediction and grade of every
 item, provenance, costs and the optional files other stages wrote (contamination, judge
-reliability, judges, prompt search, retrieval, LoRA). Summaries, statistics, costs, the Markdown and
+reliability, caveats, judges, prompt search, retrieval, LoRA). Summaries, statistics, costs, the Markdown and
 HTML reports and every report section work from this object; none of them opens a file again.
 
 Example: ``rd = RunData.load(Path("reports/demo-1a2b3c4d")); len(rd.predictions)``
@@ -21,10 +21,12 @@ from bench.store.costs import read_costs
 from bench.store.files import (
     CONTAMINATION,
     JUDGE_RELIABILITY,
+    CaveatsFile,
     ContaminationFile,
     CostsFile,
     JudgeReliability,
     Selection,
+    read_caveats,
     read_model,
     read_selection,
 )
@@ -47,6 +49,7 @@ class RunData:
     costs: CostsFile
     contamination: ContaminationFile | None
     reliability: JudgeReliability | None
+    caveats: CaveatsFile  # contamination, judge, data, parity and output checks (``caveats.json``)
     files: dict[str, Any]  # the OPTIONAL_FILES that exist, parsed
     report: ReportSection
     prices: CostSection
@@ -73,6 +76,7 @@ class RunData:
             costs=read_costs(run_dir),
             contamination=read_model(run_dir / CONTAMINATION, ContaminationFile),
             reliability=read_model(run_dir / JUDGE_RELIABILITY, JudgeReliability),
+            caveats=read_caveats(run_dir),
             files=files,
             report=ReportSection.model_validate(config.get("report", {})),
             prices=CostSection.model_validate(config.get("cost", {})),

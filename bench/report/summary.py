@@ -52,7 +52,7 @@ def summarise(rd: RunData) -> list[ArmSummary]:
                     scores.append(g.score)
                     for k, v in g.metrics.items():
                         metric_vals.setdefault(k, []).append(v)
-                lo, hi = bootstrap_ci(scores, seed=seed)
+                lo, hi = bootstrap_ci(scores, seed=seed, n_boot=rd.report.n_boot)
                 cost: dict[str, float] = {}
                 if ptok:
                     cost["prompt_tokens_mean"] = float(np.mean(ptok))

@@ -6,7 +6,10 @@ so no module reads another feature's file by string keys:
 - ``selection.json``: per task, what was evaluated (``TaskSelection``);
 - ``costs.json``: fixed and per-query costs recorded by arms (``CostsFile``);
 - ``contamination.json``: n-gram overlap of tuned-on text with evaluated items (``ContaminationFile``);
-- ``judge_reliability.json``: LLM-judge parse failures, repeat spread, agreement (``JudgeReliability``).
+- ``judge_reliability.json``: LLM-judge parse failures, repeat spread, agreement (``JudgeReliability``);
+- ``judge_check.json``: ``ragft judge-check`` calibration of one judge (``JudgeCheck``);
+- ``caveats.json``: what qualifies the results (contamination, judge credibility, data, parity,
+  degenerate outputs), written by those checks and read by the recommendation (``CaveatsFile``).
 
 Models ignore unknown keys when reading, so a run written by a newer ragft still loads.
 
@@ -18,8 +21,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
@@ -29,6 +33,8 @@ SELECTION = "selection.json"
 COSTS = "costs.json"
 CONTAMINATION = "contamination.json"
 JUDGE_RELIABILITY = "judge_reliability.json"
+JUDGE_CHECK = "judge_check.json"
+CAVEATS = "caveats.json"
 
 M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
@@ -175,6 +181,74 @@ class JudgeReliability(FileModel):
     pairwise: list[JudgePair] = Field(default_factory=list)
     all_llm_alpha: float | None = None
     vs_reference: dict[str, dict[str, RefAgreement]] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- judge_check.json
+class VariantSeparation(FileModel):
+    pairs: int = 0
+    win_rate: float | None = None  # share of items where the reference answer scored above this variant
+    mean_gap: float | None = None  # mean (reference − variant) score
+
+
+class JudgeCheck(FileModel):
+    """The part of a ``ragft judge-check`` result other modules read (the file holds more)."""
+
+    judge: str
+    model: str | None = None
+    backend: str | None = None
+    n_questions: int = 0
+    parse_failure_rate: float | None = None
+    separation: dict[str, VariantSeparation] = Field(default_factory=dict)
+    verdict: str = ""
+
+
+# --------------------------------------------------------------------------- caveats.json
+CaveatSource = Literal["contamination", "judge", "data", "parity", "outputs"]
+
+
+class Caveat(FileModel):
+    """One finding that qualifies a result. ``task``/``arm`` None: it concerns every task/arm."""
+
+    source: CaveatSource
+    kind: str  # e.g. contaminated_items, judge_not_credible, split_note, degenerate_answers, position_bias
+    task: str | None = None
+    arm: str | None = None
+    en: str
+    ja: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)  # the numbers behind the text
+
+
+class CaveatsFile(FileModel):
+    caveats: list[Caveat] = Field(default_factory=list)
+
+    def for_task(self, task: str) -> list[Caveat]:
+        """The caveats that apply to ``task`` (its own and the run-wide ones)."""
+        return [c for c in self.caveats if c.task in (None, task)]
+
+
+def record_caveats(
+    run_dir: Path, source: CaveatSource, caveats: Iterable[Caveat], *, task: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> CaveatsFile:
+    """Replace the caveats of ``source`` (only those of ``task`` when given, only ``kinds`` when given)
+    with ``caveats`` in ``run_dir/caveats.json``: a check that runs again replaces what it said before."""
+    new = list(caveats)
+    for c in new:
+        if c.source != source:
+            raise ValueError(f"caveat of source {c.source!r} recorded as {source!r}")
+    only = set(kinds) if kinds is not None else None
+
+    def change(f: CaveatsFile) -> None:
+        f.caveats = [
+            c for c in f.caveats
+            if not (c.source == source and (task is None or c.task == task) and (only is None or c.kind in only))
+        ] + new
+
+    return update_model(run_dir / CAVEATS, CaveatsFile, change)
+
+
+def read_caveats(run_dir: Path) -> CaveatsFile:
+    return read_model(run_dir / CAVEATS, CaveatsFile) or CaveatsFile()
 
 
 # --------------------------------------------------------------------------- reading and writing

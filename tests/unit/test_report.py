@@ -111,9 +111,9 @@ def test_three_arms_pairs_costs_and_recommendation(tmp_path: Path, arms: None) -
     assert by["noshots"]["fixed_money"] == pytest.approx(0.01)
     assert by["twin"]["fixed_money"] == pytest.approx(3.0)
     assert by["base"]["fixed_s"] == 0
-    # recommendation: noshots and twin tie above base -> the cheaper one (noshots)
+    # recommendation: noshots and twin tie above base, equally simple -> the cheaper one (noshots)
     rec = summary["recommendation"]
-    assert "noshots" in rec and "choose the cheapest" in rec and "最も安い" in rec
+    assert "choose the simplest: **noshots**" in rec and "最も単純な **noshots**" in rec
     report = (d / "report.md").read_text(encoding="utf-8")
     assert "## Paired differences" in report and "**significant**" in report and "## Cost per arm" in report
     html = (d / "report.html").read_text(encoding="utf-8")
@@ -129,6 +129,7 @@ def test_significant_winner(tmp_path: Path, arms: None) -> None:
     summary = json.loads((tmp_path / "out" / "m1" / "summary.json").read_text(encoding="utf-8"))
     assert summary["recommendation"].startswith("**qa** — Use **noshots**")
     assert "を推奨します" in summary["recommendation"]
+    assert 'Rule (`report.tie_break = "simplest"`)' in summary["recommendation"]
 
 
 def test_single_arm_says_no_comparison(tmp_path: Path) -> None:
@@ -243,4 +244,4 @@ def test_base_wins_a_tie(tmp_path: Path, arms: None) -> None:
     same = {"base": lambda e: "四百円" if int(e[-2:]) % 2 else "x", "noshots": lambda e: "四百円" if int(e[-2:]) % 3 else "x"}
     Runner(load_config(cfg), backend=ArmBackend(same), output_dir=tmp_path / "out").run()
     rec = json.loads((tmp_path / "out" / "m1" / "summary.json").read_text(encoding="utf-8"))["recommendation"]
-    assert rec.startswith("**qa** — No significant difference") and "keep **base**" in rec
+    assert rec.startswith("**qa** — No arm is significantly better") and "choose the simplest: **base**" in rec
