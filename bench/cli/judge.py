@@ -77,8 +77,10 @@ def judge_check(
     text = json.dumps(res, ensure_ascii=False, indent=2)
     out.write_text(text, encoding="utf-8")
     if run_dir is not None:
-        if not (run_dir / "selection.json").is_file():
-            raise RagftError(f"{run_dir} is not a ragft run directory (no selection.json)")
-        (run_dir / "judge_check.json").write_text(text, encoding="utf-8")
+        from bench.judges.check import record_check
+        from bench.report.writer import write_reports
+
+        record_check(run_dir, res)  # also re-measures the run's judge credibility
+        write_reports(run_dir)
     Console().print(Markdown(check_markdown(res)))
     console.print(f"wrote {out}")

@@ -28,7 +28,7 @@ from bench.models import cache_dir
 from bench.progress import progress_bar
 from bench.report.writer import write_reports
 from bench.store.cache import GenerationCache
-from bench.store.files import write_selection
+from bench.store.files import Caveat, Selection, record_caveats, write_selection
 from bench.store.provenance import collect_provenance
 from bench.store.rundir import RunStore
 from bench.types import AdapterSpec, ArmSummary, GenRequest, Prediction
@@ -46,6 +46,18 @@ class RunResult:
     graded: int = 0
     summaries: list[ArmSummary] = field(default_factory=list)
     adapters: dict[str, AdapterSpec] = field(default_factory=dict)
+
+
+def data_caveats(selection: Selection) -> list[Caveat]:
+    """The readers' data notes (carved splits, skipped records, metrics not computed) and the arms
+    that did not apply, as caveats of their task."""
+    out: list[Caveat] = []
+    for task, sel in selection.items():
+        out += [Caveat(source="data", kind="reader_note", task=task, en=f"data: {n}", ja=f"データ: {n}")
+                for n in sel.notes]
+        out += [Caveat(source="data", kind="arm_skipped", task=task, arm=arm, en=f"data: arm {arm} not run ({why})",
+                       ja=f"データ: アーム {arm} は未実行（{why}）") for arm, why in (sel.skipped_arms or {}).items()]
+    return out
 
 
 class Runner:
@@ -98,6 +110,7 @@ class Runner:
             result.adapters = plan.adapters
             store.write_json("config.json", cfg.model_dump(mode="json"))
             write_selection(store.root, plan.selection)
+            record_caveats(store.root, "data", data_caveats(plan.selection))
             store.write_json("examples.json", plan.examples_json())
             fingerprint = backend.fingerprint()
             self._generate(plan, store, backend, fingerprint, run_id, result)

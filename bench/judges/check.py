@@ -25,6 +25,8 @@ from bench.config.judges import JudgeSpec
 from bench.errors import InputError, RagftError
 from bench.judges.base import JudgeItem
 from bench.judges.llm import LLMJudge
+from bench.judges.reliability import discrimination_verdict, write_reliability
+from bench.store.files import JUDGE_CHECK, dump_json
 from bench.types import Example
 
 QUESTIONS = "question_full-v4.jsonl"
@@ -132,13 +134,9 @@ def run_check(
         }
     n_total = len(grades)
     n_unscored = sum(1 for g in grades if g.score is None)
-    min_pairs = min(int(s["pairs"]) for s in separation.values())
-    if min_pairs < 5:
-        verdict = f"not enough scored pairs (fewest {min_pairs} < 5): cannot tell"
-    elif all((s["win_rate"] or 0) >= 0.8 and (s["mean_gap"] or 0) >= 2.0 for s in separation.values()):
-        verdict = "separates reference from degraded answers (win rate ≥ 0.8 and gap ≥ 2 on every degradation)"
-    else:
-        verdict = "does NOT separate reference from degraded answers reliably"
+    passes, words = discrimination_verdict(separation)
+    verdict = words if passes is None else ("separates reference from degraded answers: " + words) if passes \
+        else "does NOT separate reference from degraded answers reliably: " + words
     return {
         "judge": judge.id, "model": spec.model.id, "backend": spec.model.backend,
         "prompt_version": judge.version, "with_reference": with_reference, "n_questions": len(examples),
@@ -147,4 +145,13 @@ def run_check(
     }
 
 
-__all__ = ["degrade", "load_mt_bench", "run_check"]
+def record_check(run_dir: Path, result: dict[str, Any]) -> None:
+    """Store a judge-check result as ``run_dir/judge_check.json`` and re-measure the run's judge
+    credibility with it (``judge_reliability.json`` and the judge caveats)."""
+    if not (run_dir / "selection.json").is_file():
+        raise RagftError(f"{run_dir} is not a ragft run directory (no selection.json)")
+    (run_dir / JUDGE_CHECK).write_text(dump_json(result), encoding="utf-8")
+    write_reliability(run_dir)
+
+
+__all__ = ["degrade", "load_mt_bench", "record_check", "run_check"]

@@ -18,7 +18,18 @@ from typing import Any
 import numpy as np
 
 from bench.judges.llm import GEN_FAILED, UNPARSEABLE
-from bench.store.files import JUDGE_RELIABILITY, JudgeReliability, read_selection, write_model
+from bench.store.files import (
+    JUDGE_CHECK,
+    JUDGE_RELIABILITY,
+    Caveat,
+    JudgeCheck,
+    JudgeReliability,
+    JudgeStats,
+    read_model,
+    read_selection,
+    record_caveats,
+    write_model,
+)
 from bench.store.rundir import RunStore
 from bench.types import Grade
 
@@ -162,11 +173,109 @@ def compute_reliability(run_dir: Path) -> dict[str, Any] | None:
 
 
 
+# Credibility thresholds (stated in the report's judge section). A judge is credible when every
+# measured figure passes and its discrimination was measured with ``ragft judge-check --run-dir``.
+MAX_PARSE_FAILURE = 0.10  # share of replies without a score
+MAX_REPEAT_SD = 1.5  # mean standard deviation of repeated verdicts of one item (points of 0–10)
+MIN_WIN_RATE = 0.8  # reference answer scored above a degraded one on at least this share of items
+MIN_GAP = 2.0  # … by at least this many points on average
+MIN_PAIRS = 5  # scored (reference, degraded) pairs needed per degradation to tell
+
+THRESHOLDS_EN = (
+    f"parse-failure rate ≤ {MAX_PARSE_FAILURE:g}; mean repeat SD ≤ {MAX_REPEAT_SD:g} points (with repeats); "
+    f"on `ragft judge-check --run-dir` the reference answer scores above each degraded answer (truncated, "
+    f"off-topic, wrong language) on ≥ {MIN_WIN_RATE:.0%} of items by ≥ {MIN_GAP:g} points on average "
+    f"(≥ {MIN_PAIRS} scored pairs each)"
+)
+
+
+def discrimination_verdict(separation: dict[str, Any]) -> tuple[bool | None, str]:
+    """(passes, words) for judge-check separations ``{variant: {pairs, win_rate, mean_gap}}``;
+    passes is None when too few pairs were scored to tell."""
+    if not separation:
+        return None, "no degradation scored"
+    min_pairs = min(int(v.get("pairs") or 0) for v in separation.values())
+    if min_pairs < MIN_PAIRS:
+        return None, f"not enough scored pairs (fewest {min_pairs} < {MIN_PAIRS}): cannot tell"
+    weak = [
+        f"{k} (win rate {float(v.get('win_rate') or 0):.2f}, gap {float(v.get('mean_gap') or 0):+.2f})"
+        for k, v in separation.items()
+        if float(v.get("win_rate") or 0) < MIN_WIN_RATE or float(v.get("mean_gap") or 0) < MIN_GAP
+    ]
+    if weak:
+        return False, "does not separate the reference from " + ", ".join(weak)
+    return True, f"separates the reference from every degradation (win rate ≥ {MIN_WIN_RATE:g}, gap ≥ {MIN_GAP:g})"
+
+
+def _check_for(judge_id: str, stats: JudgeStats, check: JudgeCheck | None) -> JudgeCheck | None:
+    """The judge-check result of this judge: same name and model (the check grades without the
+    reference answer, so its id differs in that one setting)."""
+    if check is None:
+        return None
+    name = judge_id.split("@", 1)[0]
+    return check if check.judge.split("@", 1)[0] == name and check.model == stats.model else None
+
+
+def credibility(stats: JudgeStats, check: JudgeCheck | None) -> tuple[str, list[str]]:
+    """``credible`` / ``not credible`` / ``unmeasured`` and the figures behind it (``THRESHOLDS_EN``)."""
+    fails: list[str] = []
+    oks: list[str] = []
+    rate = stats.parse_failure_rate
+    if rate is not None:
+        (fails if rate > MAX_PARSE_FAILURE else oks).append(
+            f"parse-failure rate {rate:.2f} {'>' if rate > MAX_PARSE_FAILURE else '≤'} {MAX_PARSE_FAILURE:g}")
+    elif stats.n_graded:
+        fails.append("no reply could be read")
+    if stats.repeat_sd_mean is not None:
+        sd = stats.repeat_sd_mean
+        (fails if sd > MAX_REPEAT_SD else oks).append(
+            f"mean repeat SD {sd:.2f} {'>' if sd > MAX_REPEAT_SD else '≤'} {MAX_REPEAT_SD:g}")
+    if check is None:
+        unmeasured = "discrimination not measured (run `ragft judge-check --run-dir RUN_DIR`)"
+        return ("not credible", [*fails, unmeasured]) if fails else ("unmeasured", [*oks, unmeasured])
+    passes, words = discrimination_verdict({k: v.model_dump() for k, v in check.separation.items()})
+    if check.parse_failure_rate is not None and check.parse_failure_rate > MAX_PARSE_FAILURE:
+        fails.append(f"judge-check parse-failure rate {check.parse_failure_rate:.2f} > {MAX_PARSE_FAILURE:g}")
+    if passes is False:
+        fails.append("judge-check: " + words)
+    if fails:
+        return "not credible", fails
+    if passes is None:
+        return "unmeasured", [*oks, "judge-check: " + words]
+    return "credible", [*oks, "judge-check: " + words]
+
+
+def judge_caveats(rel: JudgeReliability) -> list[Caveat]:
+    """A caveat for every LLM judge that is not measured credible (the recommendation shows the
+    one of the judge that decides a task)."""
+    out: list[Caveat] = []
+    for jid, st in rel.judges.items():
+        if st.credibility == "credible":
+            continue
+        why = "; ".join(st.credibility_reasons)
+        not_cred = st.credibility == "not credible"
+        out.append(Caveat(
+            source="judge", kind="judge_not_credible" if not_cred else "judge_unmeasured",
+            en=(f"judge: {jid} is {'not a credible judge' if not_cred else 'of unmeasured credibility'} ({why})"),
+            ja=(f"判定者: {jid} は{'信頼できる判定者ではありません' if not_cred else '信頼性が未測定です'}（{why}）"),
+            data={"judge": jid, "credibility": st.credibility, "reasons": st.credibility_reasons},
+        ))
+    return out
+
+
 def write_reliability(run_dir: Path) -> JudgeReliability | None:
-    """Compute and write ``judge_reliability.json`` (nothing when no LLM judge graded the run)."""
+    """Compute and write ``judge_reliability.json`` with each LLM judge's measured credibility
+    (``judge_check.json`` supplies discrimination), and the judge caveats (nothing when no LLM judge
+    graded the run)."""
     rel = compute_reliability(run_dir)
     if rel is None:
         return None
     model = JudgeReliability.model_validate(rel)
+    check = read_model(run_dir / JUDGE_CHECK, JudgeCheck)
+    for jid, st in model.judges.items():
+        mine = _check_for(jid, st, check)
+        st.credibility, st.credibility_reasons = credibility(st, mine)
+        st.discrimination = dict(mine.separation) if mine is not None else {}
     write_model(run_dir / JUDGE_RELIABILITY, model)
+    record_caveats(run_dir, "judge", judge_caveats(model))
     return model

@@ -66,11 +66,12 @@ def judge_words(a: Analysis) -> str:
 def markdown_sections(a: Analysis) -> list[str]:
     """Recommendation, paired differences and cost as Markdown sections for report.md."""
     cur = a.prices.currency
-    out = ["## Recommendation\n\n" + a.recommendation_text() + "\n"]
+    jw = judge_words(a)
+    out = ["## Recommendation\n\n" + (jw + "\n\n" if jw else "") + a.recommendation_text() + "\n"]
     if a.pairs:
         lines = [
             "## Paired differences (arm B − arm A, same items)", "",
-            f"{judge_words(a)} CI: 95% bootstrap over items; p: Wilcoxon signed-rank, Holm-adjusted per task "
+            f"Judge `{a.judge}` (see *Recommendation*). CI: 95% bootstrap over items; p: Wilcoxon signed-rank, Holm-adjusted per task "
             f"(α={a.settings.alpha}); McNemar on score ≥ {a.settings.pass_threshold:g}; MDD: minimum detectable "
             "difference (80% power).", "",
             "| task | A | B | n | mean A | mean B | B − A | 95% CI | Wilcoxon p | Holm p | McNemar p (A only / B only right) | MDD | |",

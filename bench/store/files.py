@@ -140,6 +140,25 @@ class ContaminationFile(FileModel):
         return out
 
 
+# --------------------------------------------------------------------------- judge_check.json
+class VariantSeparation(FileModel):
+    pairs: int = 0
+    win_rate: float | None = None  # share of items where the reference answer scored above this variant
+    mean_gap: float | None = None  # mean (reference − variant) score
+
+
+class JudgeCheck(FileModel):
+    """The part of a ``ragft judge-check`` result other modules read (the file holds more)."""
+
+    judge: str
+    model: str | None = None
+    backend: str | None = None
+    n_questions: int = 0
+    parse_failure_rate: float | None = None
+    separation: dict[str, VariantSeparation] = Field(default_factory=dict)
+    verdict: str = ""
+
+
 # --------------------------------------------------------------------------- judge_reliability.json
 class JudgeStats(FileModel):
     model: str | None = None
@@ -157,6 +176,10 @@ class JudgeStats(FileModel):
     repeat_items: int = 0
     repeat_sd_mean: float | None = None
     repeat_variance_mean: float | None = None
+    # measured credibility (``bench.judges.reliability.credibility``): credible | not credible | unmeasured
+    credibility: str | None = None
+    credibility_reasons: list[str] = Field(default_factory=list)
+    discrimination: dict[str, VariantSeparation] = Field(default_factory=dict)  # from judge_check.json
 
 
 class RefAgreement(FileModel):
@@ -181,25 +204,6 @@ class JudgeReliability(FileModel):
     pairwise: list[JudgePair] = Field(default_factory=list)
     all_llm_alpha: float | None = None
     vs_reference: dict[str, dict[str, RefAgreement]] = Field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- judge_check.json
-class VariantSeparation(FileModel):
-    pairs: int = 0
-    win_rate: float | None = None  # share of items where the reference answer scored above this variant
-    mean_gap: float | None = None  # mean (reference − variant) score
-
-
-class JudgeCheck(FileModel):
-    """The part of a ``ragft judge-check`` result other modules read (the file holds more)."""
-
-    judge: str
-    model: str | None = None
-    backend: str | None = None
-    n_questions: int = 0
-    parse_failure_rate: float | None = None
-    separation: dict[str, VariantSeparation] = Field(default_factory=dict)
-    verdict: str = ""
 
 
 # --------------------------------------------------------------------------- caveats.json

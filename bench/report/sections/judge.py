@@ -11,7 +11,15 @@ from typing import Any
 
 from bench.report.rundata import RunData
 
-WEAK_JUDGES = {"embedded:gemma-3-270m"}
+# the thresholds of bench.judges.reliability.credibility (report and judges stay independent:
+# the numbers travel in judge_reliability.json, the words are repeated here and checked by a test)
+CREDIBILITY_RULE = (
+    "A judge is **credible** when every measured figure passes: parse-failure rate ≤ 0.1; mean repeat SD "
+    "≤ 1.5 points (with repeats); on `ragft judge-check --run-dir` the reference answer scores above each "
+    "degraded answer (truncated, off-topic, wrong language) on ≥ 80% of items by ≥ 2 points on average "
+    "(≥ 5 scored pairs each). **Not credible**: a figure fails. **Unmeasured**: no failure, but the "
+    "discrimination was not measured."
+)
 
 
 def _f(x: Any, nd: int = 2) -> str:
@@ -20,6 +28,12 @@ def _f(x: Any, nd: int = 2) -> str:
     if isinstance(x, float):
         return f"{x:.{nd}f}"
     return str(x)
+
+
+def _disc(sep: dict[str, Any]) -> str:
+    if not sep:
+        return "not measured"
+    return ", ".join(f"{k} {_f(v.get('win_rate'))} / {_f(v.get('mean_gap'))}" for k, v in sep.items())
 
 
 def llm_judge_section(rd: RunData) -> str:
@@ -32,15 +46,17 @@ def llm_judge_section(rd: RunData) -> str:
     if rel is not None:
         summary = [s.model_dump(mode="json") for s in rd.summaries]
         llm_ids = list(rel["judges"])
-        weak = [j for j in llm_ids if rel["judges"][j]["model"] in WEAK_JUDGES]
+        weak = [j for j in llm_ids if rel["judges"][j].get("credibility") != "credible"]
         lines.append(
             "Rows of the main table whose judge starts with `llm:` (or `jury:`) are LLM-judge scores "
             "(rubric prompt hash in the judge id); `reference@…` rows are the deterministic metrics."
         )
-        if weak:
-            lines += ["", "**Not a credible judge:** " + ", ".join(f"`{j}`" for j in weak) + " = the embedded "
-                      "Gemma 3 270M; such scores show that the grading path works, not how good the answers are. "
-                      "Use a 7B+ instruction model (see README, *LLM judge*) for real grading."]
+        lines += ["", CREDIBILITY_RULE]
+        for j in weak:
+            r = rel["judges"][j]
+            label = "Not a credible judge" if r.get("credibility") == "not credible" else "Credibility unmeasured"
+            lines += ["", f"**{label}:** `{j}` (`{r['model']}`): " + "; ".join(r.get("credibility_reasons") or [])
+                      + ". Its scores show that the grading path works, not how good the answers are."]
         cols = [j for j in (*llm_ids, *sorted({s["judge"] for s in summary if s["judge"].startswith("jury:")}))]
         refs = sorted({s["judge"] for s in summary if s["judge"].startswith("reference@")})
         by = {(s["task"], s["arm"], s["judge"]): s for s in summary}
@@ -53,13 +69,14 @@ def llm_judge_section(rd: RunData) -> str:
                 cells.append("—" if s is None else f"{_f(s['mean'])} (unscored {s['n_unscored']}/{s['n']})")
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", "### Judge reliability", "",
-                  "| judge | model | repeats | graded | scored | parse failures (rate) | gen. failures | repeat SD (mean) | repeat var (mean) |",
-                  "|---|---|---:|---:|---:|---|---:|---:|---:|"]
+                  "| judge | model | repeats | graded | scored | parse failures (rate) | gen. failures | repeat SD (mean) | repeat var (mean) | discrimination (win rate / gap) | credibility |",
+                  "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|"]
         for j, r in rel["judges"].items():
             lines.append(
                 f"| `{j}` | `{r['model']}` via {r['backend']} | {r['repeats']} | {r['n_graded']} | {r['n_scored']} | "
                 f"{r['replies_unparsed']}/{r['replies']} ({_f(r['parse_failure_rate'], 3)}) | {r['n_generation_failed']} | "
-                f"{_f(r['repeat_sd_mean'])} | {_f(r['repeat_variance_mean'])} |"
+                f"{_f(r['repeat_sd_mean'])} | {_f(r['repeat_variance_mean'])} | {_disc(r.get('discrimination') or {})} | "
+                f"{r.get('credibility') or '—'} |"
             )
         if rel["vs_reference"]:
             lines += ["", "Agreement with the reference metrics (items with a reference, both scored):", "",
