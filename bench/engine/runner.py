@@ -10,6 +10,7 @@ Example: ``Runner(load_config("configs/demo.toml")).run()``
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from bench.engine.plan import Plan, build_plan
 from bench.errors import RagftError
 from bench.judges.grading import grade_run, reference_spec
 from bench.judges.reference import ReferenceJudge
+from bench.judges.rubric import prompt_hash
 from bench.models import cache_dir
 from bench.progress import progress_bar
 from bench.report.writer import write_reports
@@ -46,6 +48,19 @@ class RunResult:
     graded: int = 0
     summaries: list[ArmSummary] = field(default_factory=list)
     adapters: dict[str, AdapterSpec] = field(default_factory=dict)
+
+
+def chat_template_id(backend: Backend) -> str:
+    """What turns messages into the model's input: the hash of the tokenizer's chat template, the
+    plain completion format when it has none, or the server's own template (openai backend)."""
+    tok = getattr(backend, "tokenizer", None)
+    if tok is None:
+        return "applied by the server" if backend.name == "openai" else "none (plain completion format)"
+    template = getattr(tok, "chat_template", None)
+    if not template:
+        return "none (plain completion format)"
+    text = template if isinstance(template, str) else repr(template)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def data_caveats(selection: Selection) -> list[Caveat]:
@@ -120,6 +135,8 @@ class Runner:
                 collect_provenance(
                     run_id=run_id, config_source=cfg.source, model_fingerprint=fingerprint,
                     datasets=plan.datasets, judge={"id": ref.id, "version": ref.version},
+                    chat_template=chat_template_id(backend),
+                    judge_prompt_hash={s.name: prompt_hash(s.rubric) for s in cfg.judges if s.kind == "llm"},
                 ),
             )
             # the reference judge, then any [[judges]]; an LLM judge naming the run's model

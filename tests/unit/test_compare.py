@@ -72,3 +72,32 @@ def test_compare_rejects_non_run(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     with pytest.raises(RagftError, match="not a ragft run directory"):
         compare_runs(tmp_path / "x", tmp_path / "x")
+
+
+def test_provenance_has_chat_template_and_judge_prompt_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two comparability keys ragft compare checks are written by every run, and a changed
+    chat template is flagged."""
+    import json
+    from types import SimpleNamespace
+
+    from bench.judges.rubric import prompt_hash
+
+    class Templated(ScriptedBackend):
+        tokenizer = SimpleNamespace(chat_template="{% for m in messages %}{{ m.content }}{% endfor %}")
+
+    cfg = make_data(tmp_path / "data", n=6)
+    text = cfg.read_text(encoding="utf-8").replace('["base", "noshots", "twin"]', '["base"]')
+    text += '[[judges]]\nname = "j"\n[judges.model]\nid = "MODEL"\n'
+    cfg.write_text(text.replace('id = "m1"', 'id = "runA"'), encoding="utf-8")
+    runner = Runner(load_config(cfg), backend=ScriptedBackend(default="四百円"), output_dir=tmp_path / "out")
+    monkeypatch.setattr("bench.engine.runner.grade_run", lambda *a, **k: 0)  # provenance is the point here
+    runner.run()
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('id = "runA"', 'id = "runB"'), encoding="utf-8")
+    Runner(load_config(cfg), backend=Templated(default="四百円"), output_dir=tmp_path / "out").run()
+    a, b = tmp_path / "out" / "runA", tmp_path / "out" / "runB"
+    pa = json.loads((a / "provenance.json").read_text(encoding="utf-8"))
+    pb = json.loads((b / "provenance.json").read_text(encoding="utf-8"))
+    assert pa["chat_template"] == "none (plain completion format)" and pb["chat_template"].startswith("sha256:")
+    assert pa["judge_prompt_hash"] == {"j": prompt_hash("ja-v1")} == pb["judge_prompt_hash"]
+    keys = [k for k, _x, _y in differing_settings(a, b)]
+    assert keys == ["provenance.json:chat_template"]
