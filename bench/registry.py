@@ -75,6 +75,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
         "contamination": Entry("bench.report.sections.contamination:contamination_section"),
         "lora": Entry("bench.report.sections.lora:lora_section"),
         "retrieval": Entry("bench.report.sections.retrieval:retrieval_section"),
+        "outputs": Entry("bench.report.sections.outputs:outputs_section"),
     },
     # CLI modules that register their commands on bench.cli.app when imported
     "command": {

@@ -14,10 +14,12 @@ from pathlib import Path
 from bench import registry
 from bench.report.analysis import with_costs
 from bench.report.markdown import markdown_sections, render_markdown
+from bench.report.outputs import output_caveats
 from bench.report.recommend import analyse
 from bench.report.results import write_exports
 from bench.report.rundata import RunData
 from bench.report.summary import summarise
+from bench.store.files import record_caveats
 from bench.store.rundir import RunStore
 from bench.types import RunRecord
 
@@ -35,8 +37,11 @@ def extra_sections(rd: RunData) -> list[str]:
 def write_reports(run_dir: Path) -> RunRecord:
     rd = RunData.load(run_dir)
     store = RunStore(run_dir)
+    rd.summaries = summarise(rd)
+    # the output checks are the report's own caveats; the recommendation reads them with the others
+    rd.caveats = record_caveats(run_dir, "outputs", output_caveats(rd, rd.report.degenerate_share))
     analysis = analyse(rd)
-    summaries = with_costs(summarise(rd), analysis)
+    summaries = with_costs(rd.summaries, analysis)
     rd.summaries = summaries
     record = RunRecord(
         run_id=rd.run_id, config=rd.config, provenance=rd.provenance, summaries=summaries,
