@@ -55,6 +55,8 @@ class TaskSection(Section):
     few_shots: int = Field(default=0, ge=0, le=64)
     max_new_tokens: int | None = Field(default=None, ge=1)
     metrics: list[Literal["exact_match", "char_f1", "set_f1", "choice_accuracy"]] | None = None
+    # choice tasks: re-ask every item with its options rotated and report position bias (extra generations)
+    shuffle_choices: bool = False
 
 
 class JudgeSection(Section):

@@ -22,6 +22,7 @@ from bench.backends import Backend, load_backend
 from bench.backends.batching import GenOutcome, generate_cached
 from bench.config import ExperimentConfig
 from bench.engine.plan import Plan, build_plan
+from bench.engine.shuffle import run_shuffle_check
 from bench.errors import RagftError
 from bench.judges.grading import grade_run, reference_spec
 from bench.judges.reference import ReferenceJudge
@@ -129,6 +130,8 @@ class Runner:
             store.write_json("examples.json", plan.examples_json())
             fingerprint = backend.fingerprint()
             self._generate(plan, store, backend, fingerprint, run_id, result)
+            if any(tp.tc.shuffle_choices for tp in plan.tasks):
+                result.generated += run_shuffle_check(plan, store.root, backend, fingerprint, cfg.model.batch_size)
             ref = ReferenceJudge()
             store.write_json(
                 "provenance.json",

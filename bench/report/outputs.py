@@ -21,6 +21,7 @@ from bench.report.rundata import RunData
 from bench.store.files import Caveat
 
 MIN_ITEMS = 10  # fewer answered items say nothing about a habit
+POSITION_BIAS_SHARE = 0.5  # rotated options: the same label kept on at least this share of items
 
 
 def answer_key(text: str, choices: list[str] | None) -> str:
@@ -87,6 +88,41 @@ def answer_stats(rd: RunData) -> tuple[list[ArmAnswers], list[PairIdentical]]:
     return arms_out, pairs_out
 
 
+@dataclass
+class PositionBias:
+    """The ``shuffle_choices`` check of one task × arm (items labelled in both askings)."""
+
+    task: str
+    arm: str
+    asked: int  # items asked again with rotated options
+    n: int  # items with a label in both answers
+    same_position: float  # share that kept the label although the chosen option moved
+    same_content: float  # share whose label moved with the chosen option's text
+    accuracy_original: float | None
+    accuracy_rotated: float | None
+    not_shuffled: int
+
+
+def position_bias(rd: RunData) -> list[PositionBias]:
+    out: list[PositionBias] = []
+    for task, arms in (rd.shuffle.tasks if rd.shuffle is not None else {}).items():
+        for arm, v in arms.items():
+            both = [x for x in v.items.values() if x.original is not None and x.shuffled is not None]
+            asked = len(v.items)
+            orig_ok = [x.original == x.gold for x in v.items.values()]
+            rot_ok = [x.shuffled == (x.gold + 1) % x.n_options for x in v.items.values()]
+            n = len(both)
+            out.append(PositionBias(
+                task=task, arm=arm, asked=asked, n=n,
+                same_position=sum(1 for x in both if x.shuffled == x.original) / n if n else 0.0,
+                same_content=sum(1 for x in both if x.shuffled == ((x.original or 0) + 1) % x.n_options) / n if n else 0.0,
+                accuracy_original=sum(orig_ok) / asked if asked else None,
+                accuracy_rotated=sum(rot_ok) / asked if asked else None,
+                not_shuffled=v.not_shuffled,
+            ))
+    return out
+
+
 def reference_mean(rd: RunData, task: str, arm: str) -> float | None:
     """The arm's mean under the reference metrics (what a constant answer's gold share compares to)."""
     for s in rd.summaries:
@@ -119,6 +155,24 @@ def output_caveats(rd: RunData, threshold: float) -> list[Caveat]:
                 f"質問を読んでいない可能性があります{vs_ja}"),
             data={"answer": s.top, "share": round(s.top_share, 4), "n": s.n, "gold_share": round(s.gold_share, 4),
                   "score": score, "constant_score": round(10 * s.gold_share, 4), "threshold": threshold},
+        ))
+    for b in position_bias(rd):
+        if b.n < MIN_ITEMS or b.same_position < POSITION_BIAS_SHARE:
+            continue
+        acc = (f"; accuracy {b.accuracy_original:.0%} in the original order, {b.accuracy_rotated:.0%} rotated"
+               if b.accuracy_original is not None and b.accuracy_rotated is not None else "")
+        acc_ja = (f"。正解率は元の順序で {b.accuracy_original:.0%}、入れ替え後 {b.accuracy_rotated:.0%}"
+                  if b.accuracy_original is not None and b.accuracy_rotated is not None else "")
+        out.append(Caveat(
+            source="outputs", kind="position_bias", task=b.task, arm=b.arm,
+            en=(f"position bias: asked again with the options rotated, {b.arm} kept the same label on "
+                f"{b.same_position:.0%} of {b.n} items although the option it had chosen moved, and followed the "
+                f"option's content on {b.same_content:.0%}{acc}"),
+            ja=(f"位置の偏り: 選択肢を入れ替えて再度尋ねると、{b.arm} は {b.n} 件中 {b.same_position:.0%} で選んだ選択肢が"
+                f"移動したのに同じ記号を答え、内容に従ったのは {b.same_content:.0%} でした{acc_ja}"),
+            data={"n": b.n, "same_position": round(b.same_position, 4), "same_content": round(b.same_content, 4),
+                  "accuracy_original": b.accuracy_original, "accuracy_rotated": b.accuracy_rotated,
+                  "threshold": POSITION_BIAS_SHARE},
         ))
     for p in pairs:
         if p.n < MIN_ITEMS or p.share < threshold:

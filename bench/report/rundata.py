@@ -19,9 +19,11 @@ from bench.config.report import CostSection, ReportSection
 from bench.errors import RagftError
 from bench.store.costs import read_costs
 from bench.store.files import (
+    CHOICE_SHUFFLE,
     CONTAMINATION,
     JUDGE_RELIABILITY,
     CaveatsFile,
+    ChoiceShuffle,
     ContaminationFile,
     CostsFile,
     JudgeReliability,
@@ -50,6 +52,7 @@ class RunData:
     contamination: ContaminationFile | None
     reliability: JudgeReliability | None
     caveats: CaveatsFile  # contamination, judge, data, parity and output checks (``caveats.json``)
+    shuffle: ChoiceShuffle | None  # the shuffle_choices check (``choice_shuffle.json``)
     files: dict[str, Any]  # the OPTIONAL_FILES that exist, parsed
     report: ReportSection
     prices: CostSection
@@ -77,6 +80,7 @@ class RunData:
             contamination=read_model(run_dir / CONTAMINATION, ContaminationFile),
             reliability=read_model(run_dir / JUDGE_RELIABILITY, JudgeReliability),
             caveats=read_caveats(run_dir),
+            shuffle=read_model(run_dir / CHOICE_SHUFFLE, ChoiceShuffle),
             files=files,
             report=ReportSection.model_validate(config.get("report", {})),
             prices=CostSection.model_validate(config.get("cost", {})),

@@ -8,6 +8,7 @@ so no module reads another feature's file by string keys:
 - ``contamination.json``: n-gram overlap of tuned-on text with evaluated items (``ContaminationFile``);
 - ``judge_reliability.json``: LLM-judge parse failures, repeat spread, agreement (``JudgeReliability``);
 - ``judge_check.json``: ``ragft judge-check`` calibration of one judge (``JudgeCheck``);
+- ``choice_shuffle.json``: answers to choice items re-asked with their options rotated (``ChoiceShuffle``);
 - ``caveats.json``: what qualifies the results (contamination, judge credibility, data, parity,
   degenerate outputs), written by those checks and read by the recommendation (``CaveatsFile``).
 
@@ -35,6 +36,7 @@ CONTAMINATION = "contamination.json"
 JUDGE_RELIABILITY = "judge_reliability.json"
 JUDGE_CHECK = "judge_check.json"
 CAVEATS = "caveats.json"
+CHOICE_SHUFFLE = "choice_shuffle.json"
 
 M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
@@ -206,8 +208,27 @@ class JudgeReliability(FileModel):
     vs_reference: dict[str, dict[str, RefAgreement]] = Field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- choice_shuffle.json
+class ShuffledItem(FileModel):
+    """One choice item asked twice: option texts rotated one label down in the second asking."""
+
+    n_options: int
+    gold: int  # gold label index in the original order (in the rotated one: (gold + 1) % n_options)
+    original: int | None  # label index chosen originally (None: no label in the answer or failed)
+    shuffled: int | None  # label index chosen with the options rotated
+
+
+class ShuffleArm(FileModel):
+    items: dict[str, ShuffledItem] = Field(default_factory=dict)
+    not_shuffled: int = 0  # items whose options could not be found in the prompt
+
+
+class ChoiceShuffle(FileModel):
+    tasks: dict[str, dict[str, ShuffleArm]] = Field(default_factory=dict)  # task -> arm -> answers
+
+
 # --------------------------------------------------------------------------- caveats.json
-CaveatSource = Literal["contamination", "judge", "data", "parity", "outputs"]
+CaveatSource = Literal["contamination", "judge", "data", "parity", "outputs"]  # who records it
 
 
 class Caveat(FileModel):

@@ -92,3 +92,71 @@ def test_answer_key_reads_the_label_like_the_choice_metric() -> None:
     assert answer_key("Ｂ", ["a", "b", "c", "d"]) == "b"
     assert answer_key("entailment です", ["entailment", "contradiction", "neutral"]) == "entailment"
     assert answer_key("  四百円\n理由…", None) == "四百円"
+
+
+class ContentReader(ArmBackend):
+    """Answers the label written before 甲 in the question (follows the option's content)."""
+
+    def generate(self, requests, progress=None):  # type: ignore[no-untyped-def]
+        import re
+
+        from bench.types import Completion
+
+        out = []
+        for r in requests:
+            block = r.messages[-1].content.rsplit("選択肢", 1)[1]
+            m = re.search(r"([abcd]) 甲", block)
+            text = m.group(1) if m else "?"
+            out.append(Completion(text=text, finish_reason="stop", prompt_tokens=10, output_tokens=1, latency_s=0.01))
+        return out
+
+
+def _shuffle_cfg(tmp_path: Path) -> Path:
+    cfg = make_quiz(tmp_path / "data")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('arms = ["base", "noshots"]', 'arms = ["base"]')
+                   + "shuffle_choices = true\n", encoding="utf-8")
+    return cfg
+
+
+def test_shuffle_choices_finds_position_bias_and_counts_the_cost(tmp_path: Path) -> None:
+    from bench.store.costs import read_costs
+
+    cfg = _shuffle_cfg(tmp_path)
+    backend = ArmBackend({"base": lambda e: "a"})  # always the first option, wherever the options go
+    Runner(load_config(cfg), backend=backend, output_dir=tmp_path / "out").run()
+    d = tmp_path / "out" / "q1"
+    assert sum(1 for c in backend.calls if c.endswith("~rotated")) == 20  # every item asked again
+    rec = json.loads((d / "summary.json").read_text(encoding="utf-8"))["recommendation"]
+    assert "position bias: asked again with the options rotated, base kept the same label on 100% of 20 items" in rec
+    assert "followed the option's content on 0%; accuracy 25% in the original order, 25% rotated" in rec
+    fixed = [c for c in read_costs(d).fixed if c.kind == "shuffle_check"]
+    assert [(c.arm, c.task, c.generations) for c in fixed] == [("base", "law", 20)]
+    report = (d / "report.md").read_text(encoding="utf-8")
+    assert "### Position bias (`shuffle_choices`)" in report and "| law | base | 20 | 20 | 100% | 0% | 25% | 25% | 0 |" in report
+    # a rerun resumes: nothing generated again, the cost recorded when it was paid stands
+    backend.calls.clear()
+    Runner(load_config(cfg), backend=backend, output_dir=tmp_path / "out").run()
+    assert backend.calls == []
+    assert [c.generations for c in read_costs(d).fixed if c.kind == "shuffle_check"] == [20]
+
+
+def test_shuffle_choices_content_reader_has_no_position_bias(tmp_path: Path) -> None:
+    cfg = _shuffle_cfg(tmp_path)
+    Runner(load_config(cfg), backend=ContentReader({}), output_dir=tmp_path / "out").run()
+    d = tmp_path / "out" / "q1"
+    rec = json.loads((d / "summary.json").read_text(encoding="utf-8"))["recommendation"]
+    assert "position bias" not in rec
+    report = (d / "report.md").read_text(encoding="utf-8")
+    assert "| law | base | 20 | 20 | 0% | 100% |" in report
+
+
+def test_rotate_options_moves_every_option() -> None:
+    from tasks.choices import chosen_label, rotate_options
+
+    assert rotate_options("質問：何？\n選択肢：0.犬,1.猫,2.鳥", ["0", "1", "2"]) == "質問：何？\n選択肢：0.鳥,1.犬,2.猫"
+    law = "問題文：X\n選択肢：\na 甲は乙\nb 丙\nc 丁\nd 戊"
+    assert rotate_options(law, list("abcd")) == "問題文：X\n選択肢：\na 戊\nb 甲は乙\nc 丙\nd 丁"
+    assert rotate_options("選択肢：a 甲, b 甲", ["a", "b"]) is None  # repeated option: nothing to tell apart
+    assert rotate_options("選択肢なし", list("abcd")) is None and rotate_options("選択肢：a x, c y", list("abc")) is None
+    assert chosen_label("答えは b です", list("abcd")) == 1 and chosen_label("Ｃ", list("abcd")) == 2
+    assert chosen_label("わかりません", list("abcd")) is None

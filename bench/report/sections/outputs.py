@@ -6,14 +6,20 @@ Example: ``ragft report reports/demo-1a2b3c4d``
 
 from __future__ import annotations
 
-from bench.report.outputs import MIN_ITEMS, answer_stats, reference_mean
+from bench.report.outputs import (
+    MIN_ITEMS,
+    POSITION_BIAS_SHARE,
+    answer_stats,
+    position_bias,
+    reference_mean,
+)
 from bench.report.rundata import RunData
 
 
 def outputs_section(rd: RunData) -> str:
     """Report section "Output checks": the most frequent answer per task × arm, identical outputs."""
     arms, pairs = answer_stats(rd)
-    if not arms:
+    if not arms and rd.shuffle is None:
         return ""
     thr = rd.report.degenerate_share
     lines = [
@@ -34,4 +40,20 @@ def outputs_section(rd: RunData) -> str:
     if pairs:
         lines += ["", "| task | arm A | arm B | items | identical outputs |", "|---|---|---|---:|---:|"]
         lines += [f"| {p.task} | {p.arm_a} | {p.arm_b} | {p.n} | {p.share:.0%} |" for p in pairs]
+    bias = position_bias(rd)
+    if bias:
+        lines += [
+            "", "### Position bias (`shuffle_choices`)", "",
+            "Every item asked again with its option texts rotated one label down (labels unchanged). *Same label*: "
+            "the answer kept its label although the chosen option moved (it follows the position); *same option*: the "
+            f"label moved with the option's text (it follows the content). A caveat at ≥ {POSITION_BIAS_SHARE:.0%} same "
+            "label. The extra generations are the `shuffle_check` fixed cost of each arm.", "",
+            "| task | arm | asked | labelled twice | same label | same option | accuracy original | accuracy rotated | not rotatable |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for b in bias:
+            ao = "—" if b.accuracy_original is None else f"{b.accuracy_original:.0%}"
+            ar = "—" if b.accuracy_rotated is None else f"{b.accuracy_rotated:.0%}"
+            lines.append(f"| {b.task} | {b.arm} | {b.asked} | {b.n} | {b.same_position:.0%} | {b.same_content:.0%} | "
+                         f"{ao} | {ar} | {b.not_shuffled} |")
     return "\n".join(lines) + "\n"
