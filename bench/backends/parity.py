@@ -13,8 +13,10 @@ Example: ``report = compare(hf_backend, vllm_backend, requests, new_tokens=16)``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.store.files import Caveat, record_caveats
 from bench.types import GenRequest
 
 if TYPE_CHECKING:
@@ -127,3 +129,28 @@ def summary(results: list[PairResult]) -> str:
     same = sum(r.identical for r in results)
     ok = sum(r.ok for r in results)
     return f"{same}/{n} identical token sequences, {ok}/{n} within top-k of the other backend"
+
+
+def parity_caveats(results: list[PairResult], *, k: int = 5) -> list[Caveat]:
+    """A run-wide caveat when any pair has a token outside the other backend's top-k."""
+    bad = [r for r in results if not r.ok]
+    if not bad:
+        return []
+    n = len(results)
+    lora = sum(1 for r in bad if r.adapter)
+    return [Caveat(
+        source="parity", kind="parity_mismatch",
+        en=(f"parity: hf and vllm disagree beyond each other's top-{k} on {len(bad)} of {n} greedy prompts "
+            f"({lora} with a LoRA adapter); scores from the two backends are not interchangeable"),
+        ja=(f"パリティ: hf と vllm が {n} 件中 {len(bad)} 件の貪欲生成で互いの top-{k} を外れています"
+            f"（LoRA あり {lora} 件）。両バックエンドのスコアは置き換えられません"),
+        data={"n": n, "outside_top_k": len(bad), "with_adapter": lora, "k": k,
+              "examples": [f"{r.example_id}:{r.adapter or 'base'}" for r in bad[:10]]},
+    )]
+
+
+def record_parity(run_dir: Path, results: list[PairResult], *, k: int = 5) -> list[Caveat]:
+    """Record the parity check of ``results`` in ``run_dir/caveats.json`` (a clean check clears it)."""
+    cav = parity_caveats(results, k=k)
+    record_caveats(run_dir, "parity", cav)
+    return cav

@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per side (median reported)")
     ap.add_argument("--parity-n", type=int, default=8, help="prompts per arm for parity (0: skip)")
     ap.add_argument("--skip-hf", action="store_true", help="only the harness-overhead comparison")
+    ap.add_argument("--run-dir", type=Path, default=None, help="record the parity result as a caveat of this run")
     a = ap.parse_args()
 
     from vllm.inputs import TokensPrompt
@@ -132,6 +133,10 @@ def main() -> None:
                 sub = [r for r in pairs if r.adapter == arm]
                 bad = [(r.example_id, r.outside_top_k) for r in sub if not r.ok]
                 print(f"parity {'lora' if arm else 'base'}: {summary(sub)}" + (f"; outside top-5: {bad}" if bad else ""))
+            if a.run_dir is not None:
+                from bench.backends.parity import record_parity
+
+                print(f"parity caveats recorded in {a.run_dir}: {len(record_parity(a.run_dir, pairs, k=5))}")
         vl.close()
 
 

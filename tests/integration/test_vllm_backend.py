@@ -105,10 +105,13 @@ def test_stops_sampling_limits_and_unknown_adapter(vl: object) -> None:
         vl.generate(reqs(Sampling(), adapter="unknown", n=1))
 
 
-def test_greedy_parity_with_hf_base_and_lora(tiny_model: Path, spec: AdapterSpec, vl: object) -> None:
+def test_greedy_parity_with_hf_base_and_lora(
+    tiny_model: Path, spec: AdapterSpec, vl: object, tmp_path: Path
+) -> None:
     from bench.backends.hf import HFBackend
-    from bench.backends.parity import compare, summary
+    from bench.backends.parity import compare, record_parity, summary
     from bench.backends.vllm import VLLMBackend
+    from bench.store.files import read_caveats
 
     assert isinstance(vl, VLLMBackend)
     hf = HFBackend(str(tiny_model), dtype="float32", batch_size=6, adapters={"ad": spec})
@@ -117,6 +120,13 @@ def test_greedy_parity_with_hf_base_and_lora(tiny_model: Path, spec: AdapterSpec
     results = compare(hf, vl, requests, new_tokens=16, k=5)
     bad = [(r.example_id, r.adapter, r.outside_top_k) for r in results if not r.ok]
     assert not bad, summary(results) + f"; failing: {bad}"
+    # the real check records its caveat; a divergent pair beyond top-k becomes one run-wide caveat
+    assert record_parity(tmp_path, results) == [] and read_caveats(tmp_path).caveats == []
+    results[0].outside_top_k.append("hf@0")
+    (cav,) = record_parity(tmp_path, results)
+    assert cav.kind == "parity_mismatch" and cav.task is None and cav.data["outside_top_k"] == 1
+    assert read_caveats(tmp_path).caveats == [cav]
+    results[0].outside_top_k.pop()
     assert sum(r.identical for r in results) >= len(results) // 2, summary(results)
     # the backends' own generate() agree wherever the tokens agree (same prompts, same stops)
     h_out, v_out = hf.generate(requests), vl.generate(requests)

@@ -111,14 +111,19 @@ def test_items_needed_follows_the_spread() -> None:
 
 
 def test_recorded_caveats_reach_the_recommendation(tmp_path: Path, rag: None) -> None:
-    from bench.store.files import Caveat, record_caveats
+    from bench.backends.parity import PairResult, record_parity
 
     d = run(tmp_path, TIE)  # type: ignore[arg-type]
-    record_caveats(d, "parity", [Caveat(source="parity", kind="parity_mismatch", en="parity: hf and vllm differ",
-                                        ja="パリティ: hf と vllm が異なります")])
+    # the parity check's records (its integration test runs the real hf/vllm comparison)
+    pairs = [PairResult("p1", None, [1, 2], [1, 2], None), PairResult("p2", "ad", [1, 2], [1, 3], 1, ["vllm@1"])]
+    record_parity(d, pairs)
     write_reports(d)
     rec = str(_summary(d)["recommendation"])
-    assert "Caveats: parity: hf and vllm differ" in rec and "注意: パリティ: hf と vllm が異なります" in rec
+    assert "Caveats: parity: hf and vllm disagree beyond each other's top-5 on 1 of 2 greedy prompts (1 with a LoRA" in rec
+    assert "注意: パリティ: hf と vllm が 2 件中 1 件" in rec
+    record_parity(d, pairs[:1])  # a clean check clears it
+    write_reports(d)
+    assert "parity" not in str(_summary(d)["recommendation"])
 
 
 def test_main_table_ci_uses_n_boot(tmp_path: Path) -> None:
