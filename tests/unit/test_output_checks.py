@@ -92,6 +92,7 @@ def test_answer_key_reads_the_label_like_the_choice_metric() -> None:
     assert answer_key("Ｂ", ["a", "b", "c", "d"]) == "b"
     assert answer_key("entailment です", ["entailment", "contradiction", "neutral"]) == "entailment"
     assert answer_key("  四百円\n理由…", None) == "四百円"
+    assert answer_key("0", ["0", "1", "2", "3", "4"]) == "0" and answer_key("10", ["0", "1"]) == "10"
 
 
 class ContentReader(ArmBackend):
