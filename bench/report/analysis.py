@@ -80,6 +80,8 @@ class Analysis:
     overall_ja: str
     settings: ReportSection
     prices: CostSection
+    rule_en: str = ""  # the decision rule applied (bench.report.recommend.rule_text)
+    rule_ja: str = ""
 
     def judge_of(self, task: str) -> str | None:
         """The judge whose scores decide ``task``: the primary judge, or the next one in order where
@@ -94,8 +96,10 @@ class Analysis:
         lang = language or self.settings.language
         parts: list[str] = []
         if lang in ("en", "both"):
+            parts += [f"*{self.rule_en}*"] if self.rule_en else []
             parts += [f"**{r.task}** — {r.en}" for r in self.recommendations] + [f"**Overall** — {self.overall_en}"]
         if lang in ("ja", "both"):
+            parts += [f"*{self.rule_ja}*"] if self.rule_ja else []
             parts += [f"**{r.task}** — {r.ja}" for r in self.recommendations] + [f"**全体** — {self.overall_ja}"]
         return "\n\n".join(parts)
 
@@ -108,6 +112,7 @@ class Analysis:
             "costs": [dict(asdict(c), task=t, arm=a) for (t, a), c in self.costs.items()],
             "recommendations": [asdict(r) for r in self.recommendations],
             "overall": {"en": self.overall_en, "ja": self.overall_ja},
+            "rule": {"en": self.rule_en, "ja": self.rule_ja},
         }
 
 

@@ -182,6 +182,7 @@ def render_html(
         run_id=a.run_dir.name, config=config, provenance=json.dumps(provenance, ensure_ascii=False, indent=2),
         summaries=summaries, a=a, pairs=[p for p in a.pairs if p.judge == a.judge_of(p.task)], recs=recs,
         overall={"en": md.renderInline(a.overall_en), "ja": md.renderInline(a.overall_ja)},
+        rule={"en": md.renderInline(a.rule_en), "ja": md.renderInline(a.rule_ja)},
         show_en=lang in ("en", "both"), show_ja=lang in ("ja", "both"),
         plots={"forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[md.render(s) for s in sections_md],
         browser_json=data,

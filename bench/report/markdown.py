@@ -54,9 +54,9 @@ def judge_words(a: Analysis) -> str:
     """Which judge decides, and why (the first configured judge; reference metrics otherwise)."""
     if a.judge is None:
         return ""
-    why = ("the first configured LLM judge: `[[judges]]` of the config, then `ragft grade`" if not a.judge.startswith("reference")
-           else "the reference metrics (no `[[judges]]` judge graded this run)")
-    out = f"Judge `{a.judge}` ({why}; the other judges' scores are in the table above)."
+    why = ("the first configured LLM judge (`[[judges]]` of the config, then `ragft grade`)"
+           if not a.judge.startswith("reference") else "the reference metrics, as no `[[judges]]` judge graded this run")
+    out = f"Deciding judge: `{a.judge}`, {why}; the other judges' scores stay in the task × arm table."
     other = {t: j for t, j in a.task_judge.items() if j != a.judge}
     if other:
         out += " Tasks that judge did not grade use: " + ", ".join(f"{t} `{j}`" for t, j in other.items()) + "."

@@ -180,9 +180,10 @@ def output_caveats(rd: RunData, threshold: float) -> list[Caveat]:
         out.append(Caveat(
             source="outputs", kind="identical_outputs", task=p.task,
             en=(f"identical outputs: {p.arm_a} and {p.arm_b} gave the same answer text on {p.share:.0%} of {p.n} "
-                "items, so their comparison says little about the arms"),
-            ja=(f"同一の出力: {p.arm_a} と {p.arm_b} は {p.n} 件中 {p.share:.0%} で同じ回答文を返しており、"
-                "両者の比較からはアームの差はほとんど分かりません"),
+                "items: the arm barely changes what the model says, so no difference between them is no evidence "
+                "that either works"),
+            ja=(f"同一の出力: {p.arm_a} と {p.arm_b} は {p.n} 件中 {p.share:.0%} で同じ回答文を返しています。"
+                "アームはモデルの出力をほとんど変えておらず、両者に差がないことはどちらかが効く根拠になりません"),
             data={"arms": [p.arm_a, p.arm_b], "share": round(p.share, 4), "n": p.n, "threshold": threshold},
         ))
     return out

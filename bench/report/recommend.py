@@ -207,7 +207,6 @@ def overall(a: Analysis) -> tuple[str, str]:
     recs = a.recommendations
     if not recs:
         return "No tasks were run.", "タスクが実行されていません。"
-    rule_en, rule_ja = rule_text(a)
     if all(len(a.arms[t]) < 2 for t in a.tasks):
         arms = sorted({x for t in a.tasks for x in a.arms[t]})
         return (f"Only {', '.join(arms)} was run on every task, so there is nothing to compare yet; "
@@ -227,14 +226,12 @@ def overall(a: Analysis) -> tuple[str, str]:
           + f"; {len(cheap)} show no significant difference, where the {how_en} arm not significantly worse "
           "than the best is chosen"
           + (f" ({', '.join(f'{t}: {c}' for t, c in cheap.items())})" if cheap else "") + ". "
-          + (f"Overall, **{top}** is chosen most often ({tally[top]} of {len(recs)} tasks). " if top else "")
-          + f"*{rule_en}*")
+          + (f"Overall, **{top}** is chosen most often ({tally[top]} of {len(recs)} tasks)." if top else ""))
     ja = (f"{len(recs)} タスク中 {len(sig)} タスクで有意に最良のアームがあります"
           + (f"（{', '.join(f'{t}: {c}' for t, c in sig.items())}）" if sig else "")
           + f"。{len(cheap)} タスクは有意差がなく、最良より有意に劣らない{how_ja}アームを選びました"
           + (f"（{', '.join(f'{t}: {c}' for t, c in cheap.items())}）" if cheap else "") + "。"
-          + (f"全体では **{top}** が最も多く選ばれています（{len(recs)} タスク中 {tally[top]}）。" if top else "")
-          + f"*{rule_ja}*")
+          + (f"全体では **{top}** が最も多く選ばれています（{len(recs)} タスク中 {tally[top]}）。" if top else ""))
     return en, ja
 
 
@@ -243,6 +240,8 @@ def overall(a: Analysis) -> tuple[str, str]:
 def analyse(rd: RunData, rows: list[dict[str, Any]] | None = None) -> Analysis:
     """The run's statistics, costs and recommendation per task and overall."""
     a = measure(rd, rows)
+    if any(len(a.arms[t]) > 1 for t in a.tasks):  # a decision is made: state its rule
+        a.rule_en, a.rule_ja = rule_text(a)
     a.recommendations = [recommend(a, t) for t in a.tasks]
     a.overall_en, a.overall_ja = overall(a)
     return a

@@ -135,7 +135,7 @@ def test_unreadable_judge_is_not_credible_and_the_caveat_reaches_its_tasks(tmp_p
     assert f"judge: {jid} is not a credible judge (parse-failure rate" in rec  # it decides (first LLM judge)
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert f"**Not a credible judge:** `{jid}`" in report and CREDIBILITY_RULE in report
-    assert f"Judge `{jid}` (the first configured LLM judge" in report
+    assert f"Deciding judge: `{jid}`, the first configured LLM judge" in report
 
 
 def test_stated_thresholds_match_the_measurement() -> None:
