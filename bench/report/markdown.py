@@ -55,7 +55,7 @@ def judge_words(a: Analysis) -> str:
     if a.judge is None:
         return ""
     why = ("the first configured LLM judge (`[[judges]]` of the config, then `ragft grade`)"
-           if not a.judge.startswith("reference") else "the reference metrics, as no `[[judges]]` judge graded this run")
+           if not a.judge.startswith("reference") else "the reference metrics, as no configured LLM judge scored an item")
     out = f"Deciding judge: `{a.judge}`, {why}; the other judges' scores stay in the task × arm table."
     other = {t: j for t, j in a.task_judge.items() if j != a.judge}
     if other:

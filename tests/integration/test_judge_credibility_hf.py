@@ -43,6 +43,11 @@ def test_judge_check_run_dir_measures_credibility(tiny_model: Path, tmp_path: Pa
     assert f"**Not a credible judge:** `{jid}`" in report
     caveats = json.loads((run_dir / "caveats.json").read_text())["caveats"]
     assert [c["data"]["judge"] for c in caveats if c["source"] == "judge"] == [jid]
-    rec = json.loads((run_dir / "summary.json").read_text())["recommendation"]
-    assert f"judge: {jid} is not a credible judge" in rec.split("**doc**")[0]  # qa is decided by this judge
+    summary = json.loads((run_dir / "summary.json").read_text())
+    rec, qa = summary["recommendation"], summary["recommendation"].split("**doc**")[0]
     assert "judge:" not in rec.split("**doc**")[1].split("**Overall**")[0]  # doc: the reference metrics decide
+    row = next(s for s in summary["summaries"] if s["task"] == "qa" and s["judge"] == jid)
+    if row["n_unscored"] < row["n"]:  # the judge scored some qa items: it decides qa, its caveat shows there
+        assert f"Deciding judge: `{jid}`" in report and f"judge: {jid} is not a credible judge" in qa
+    else:  # it scored none: the reference metrics decide, and a judge that decides nothing adds no caveat
+        assert "Deciding judge: `reference@" in report and "judge:" not in qa
