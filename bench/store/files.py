@@ -151,6 +151,10 @@ class JudgeStats(FileModel):
     repeat_items: int = 0
     repeat_sd_mean: float | None = None
     repeat_variance_mean: float | None = None
+    guided: bool = False  # JSON-schema decoding asked for (``guided = true``)
+    n_guided: int = 0  # grades whose replies were all schema-constrained
+    n_free_text: int = 0  # grades with a free-text fallback reply (asked guided, not given)
+    guided_fallback: list[str] = Field(default_factory=list)  # why (backend, server refusals)
 
 
 class RefAgreement(FileModel):
