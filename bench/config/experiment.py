@@ -56,6 +56,12 @@ class TaskSection(Section):
     few_shots: int = Field(default=0, ge=0, le=64)
     max_new_tokens: int | None = Field(default=None, ge=1)
     metrics: list[Literal["exact_match", "char_f1", "set_f1", "choice_accuracy"]] | None = None
+    # the base prompt of this task (every arm starts from it); unset: the data's own (jaster
+    # instruction) or the task kind's default
+    instruction: str | None = Field(default=None, min_length=1)
+    question_label: str | None = Field(default=None, min_length=1)
+    context_label: str | None = Field(default=None, min_length=1)
+    answer_cue: str | None = Field(default=None, min_length=1)
 
 
 class JudgeSection(Section):
