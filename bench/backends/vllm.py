@@ -121,7 +121,8 @@ class VLLMBackend:
             "seed": self.seed,
             # guided requests (``generate_json``): no free whitespace between JSON tokens, so a weak
             # model cannot loop on blanks inside the object (vLLM reads this per engine, not per request)
-            "structured_outputs_config": {"disable_any_whitespace": True},
+            # (vLLM allows that flag only with a named backend: xgrammar, its default, is installed with it)
+            "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         }
         if self.adapters:
             top = max(a.rank for a in self.adapters.values())

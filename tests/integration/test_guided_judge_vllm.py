@@ -95,7 +95,7 @@ def vl(tiny_model: Path) -> Iterator[Any]:
 
 def test_vllm_json_schema_output_is_constrained(vl: Any) -> None:
     assert vl.supports_json_schema
-    assert vl.engine_args["structured_outputs_config"] == {"disable_any_whitespace": True}
+    assert vl.engine_args["structured_outputs_config"] == {"backend": "xgrammar", "disable_any_whitespace": True}
     check_small(vl.generate_json(reqs(), SMALL))
     plain = vl.generate(reqs())
     assert all(isinstance(r, Completion) for r in plain)
