@@ -63,6 +63,10 @@ def test_run_with_llm_judge_then_regrade_without_regeneration(tiny_model: Path, 
     (jr,) = rel["judges"].values()
     assert jr["n_graded"] == 5 and jr["replies"] == 5 and jr["n_generation_failed"] == 0
     assert jr["replies_unparsed"] == sum(1 for g in llm if g["score"] is None)
+    # guided = true (the default) on hf: free-text fallback, recorded per grade and counted
+    assert all(g["metrics"]["guided"] == 0.0 for g in llm)
+    assert jr["guided"] and jr["n_guided"] == 0 and jr["n_free_text"] == 5
+    assert jr["guided_fallback"] == ["the hf backend has no JSON-schema decoding"]
     assert "## LLM judge" in (run_dir / "report.md").read_text()
 
     # re-grade with another judge (repeats with sampling): predictions untouched, judges side by side
