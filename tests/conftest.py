@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data next to the checkout; RAGFT_SHARED_DATA points elsewhere (e.g. from a worktree)
+SHARED_DATA = Path(os.environ.get("RAGFT_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 JA_LINES = [
     "みなと市の粗大ごみは予約制です。手数料は一点四百円からです。",

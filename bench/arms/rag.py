@@ -25,10 +25,10 @@ from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
 from bench.prompts import PromptTemplate
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
 from bench.types import Example, Passage
-from retrievers.chunking import chunk_text
+from retrievers.chunking import chunk_passages, chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
 from retrievers.metrics import evaluate
-from retrievers.passages import corpus_passages, format_passages
+from retrievers.passages import corpus_passages, format_passages, unit_sources
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ def document_passages(ex: Example, ctx: ArmContext, rc: RetrievalSection) -> lis
     if not text.strip():
         raise ArmNotApplicable(f"document item {ex.id} has no document text to retrieve from")
     size = rc.chunk_size or DEFAULT_INLINE_CHUNK
-    return chunk_text(doc_id, text, size=size, overlap=rc.chunk_overlap, title=doc.title if doc else "")
+    if doc is not None:
+        return chunk_passages(doc_id, doc.passages, size=size, overlap=rc.chunk_overlap, title=doc.title)
+    return chunk_text(doc_id, text, size=size, overlap=rc.chunk_overlap)
 
 
 def check_applicable(ctx: ArmContext, arm: str) -> None:
@@ -118,7 +120,8 @@ class RagArm:
             plan.template = rag_template(plan.template)
             if not chosen:
                 log.warning("rag: nothing retrieved for %s; the prompt has no context", ex.id)
-        write_retrieval_record(ctx, plans, records)
+        stack_passages = ctx.state.rag_stack.passages if ctx.state.rag_stack is not None else []
+        write_retrieval_record(ctx, plans, records, unit_sources(stack_passages))
         if plans:
             # bm25 + dense + fused rankings per query (the report's retrieval metrics need all three)
             record_query_cost(
@@ -139,14 +142,24 @@ class RagArm:
         return build_stack(document_passages(ex, ctx, rc), rc, what=f"document of {ex.id}"), None
 
 
-def write_retrieval_record(ctx: ArmContext, plans: list[ArmPlan], records: dict[str, dict[str, list[str]]]) -> None:
-    """Per-task rankings and metrics (qa items with gold passages) into ``run_dir/retrieval.json``."""
+def write_retrieval_record(
+    ctx: ArmContext, plans: list[ArmPlan], records: dict[str, dict[str, list[str]]],
+    sources: dict[str, list[str]] | None = None,
+) -> None:
+    """Per-task rankings and metrics (qa items with gold passages) into ``run_dir/retrieval.json``.
+
+    ``sources`` maps each retrieval unit to the corpus passages it overlaps: chunks are scored
+    against gold passages at the source, and the map of the ranked chunks is kept in the file
+    (``sources``) for the report's miss split."""
     rc = ctx.cfg.retrieval
     metrics: dict[str, dict[str, float]] = {}
+    chunked = bool(sources) and any(v != [k] for k, v in (sources or {}).items())
     if ctx.task.kind == "qa":
         for name in RETRIEVERS:
             runs = [(records[p.example.id][name], p.example.gold_passages) for p in plans]
-            metrics[name] = evaluate(runs, ks=sorted({1, rc.k, 5, EVAL_K}))
+            metrics[name] = evaluate(runs, ks=sorted({1, rc.k, 5, EVAL_K}), sources=sources if chunked else None)
+    ranked = {u for rec in records.values() for ids in rec.values() for u in ids}
+    ranked |= {h for p in plans for h in p.hits}
     path: Path = ctx.run_dir / "retrieval.json"
     data: dict[str, Any] = {}
     if path.is_file():
@@ -160,6 +173,8 @@ def write_retrieval_record(ctx: ArmContext, plans: list[ArmPlan], records: dict[
         "metrics": metrics,
         "rankings": records,
     }
+    if chunked and sources:
+        data[ctx.task.name]["sources"] = {u: sources[u] for u in sorted(ranked) if u in sources}
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -19,14 +19,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from bench import registry
-from bench.backends.base import Backend, GenFailure, GenResult, GuidedBackend
+from bench.backends.base import Backend, GenFailure, GenResult, GuidedBackend, GuidedRefused
 from bench.config.model import ModelSection
 from bench.errors import RagftError
 from bench.models import resolve_model
 from bench.types import AdapterSpec, GenRequest
 
 __all__ = [
-    "Backend", "GenFailure", "GenResult", "GuidedBackend", "SharedBackend", "backend_session",
+    "Backend", "GenFailure", "GenResult", "GuidedBackend", "GuidedRefused", "SharedBackend", "backend_session",
     "constructed", "load_backend",
 ]
 

@@ -19,6 +19,12 @@ class GenFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class GuidedRefused(GenFailure):
+    """A schema-constrained request the backend could not constrain (the server rejected
+    ``response_format``, the engine refused the schema): the caller may ask again in free text."""
+
+
 GenResult = Completion | GenFailure
 
 
@@ -45,7 +51,8 @@ class Backend(Protocol):
 @runtime_checkable
 class GuidedBackend(Protocol):
     """Optional capability: JSON-schema constrained generation (vLLM structured outputs, an
-    OpenAI-compatible server's ``response_format``)."""
+    OpenAI-compatible server's ``response_format``). ``generate_json`` returns ``GuidedRefused``
+    for a request it could not constrain, never an unconstrained completion."""
 
     supports_json_schema: bool
 

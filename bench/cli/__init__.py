@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +19,11 @@ from bench.errors import RagftError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="ragft: prompt, RAG or LoRA? Measure it.")
 console = Console(stderr=True)
+
+# --data-dir on every command that reads a config's tasks
+DataDir = Annotated[
+    Path | None, typer.Option(help="root for 'data:' task paths (default: run.data_dir, then $RAGFT_DATA_DIR)")
+]
 
 
 def _load_commands() -> None:

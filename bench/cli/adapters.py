@@ -14,17 +14,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench.cli import app, console
+from bench.cli import DataDir, app, console
 from bench.errors import RagftError
 
 
 @app.command()
-def train(config: Annotated[Path, typer.Argument(help="experiment TOML file with a [lora] section")]) -> None:
+def train(
+    config: Annotated[Path, typer.Argument(help="experiment TOML file with a [lora] section")],
+    data_dir: DataDir = None,
+) -> None:
     """Train (or reuse from the cache) the config's LoRA adapter on its tasks' train splits and register it."""
     from adapters.build import ensure_adapter
     from bench.config import load_config
 
-    cfg = load_config(config)
+    cfg = load_config(config, data_dir=data_dir)
     ref, folder = ensure_adapter(cfg, console=console)
     out = Console()
     out.print(f"adapter [bold]{ref.name}[/] (int id {ref.int_id}) at {folder}")
@@ -37,6 +40,7 @@ def train(config: Annotated[Path, typer.Argument(help="experiment TOML file with
 def contamination(
     config: Annotated[Path, typer.Argument(help="experiment TOML file")],
     output: Annotated[Path | None, typer.Option(help="write the full result as JSON here")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Character n-gram overlap between the adapter's training items and every task's evaluation items."""
     from adapters.contamination import check_overlap, item_text
@@ -44,7 +48,7 @@ def contamination(
     from bench.config import load_config
     from tasks.readers import load_task
 
-    cfg = load_config(config)
+    cfg = load_config(config, data_dir=data_dir)
     c = cfg.lora.contamination
     sources = training_texts(cfg)
     table = Table(title=f"contamination: {len(sources)} training items, {c.ngram}-grams, flag ≥ {c.threshold:.0%}")

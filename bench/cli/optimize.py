@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bench.cli import app, console
+from bench.cli import DataDir, app, console
 
 
 @app.command()
@@ -21,6 +21,7 @@ def optimize(
     budget: Annotated[int | None, typer.Option(min=1, help="dev generations per task (default: prompt.budget)")] = None,
     dev_limit: Annotated[int | None, typer.Option(min=1, help="at most N dev items per task")] = None,
     force: Annotated[bool, typer.Option(help="search again even when a frozen artifact exists")] = False,
+    data_dir: DataDir = None,
 ) -> None:
     """Search prompt templates on the dev split and freeze the best per task (cached)."""
     from bench.config import config_from_dict, load_config
@@ -28,14 +29,15 @@ def optimize(
     from bench.optimize.search import optimize_task
     from tasks.readers import load_task
 
-    cfg = load_config(config)
+    cfg = load_config(config, data_dir=data_dir)
     if strategy is not None or budget is not None or dev_limit is not None:
         data = cfg.model_dump(mode="json")
         upd = {"strategy": strategy, "budget": budget, "dev_limit": dev_limit}
         data["prompt"].update({k: v for k, v in upd.items() if v is not None})
         for o in data["prompt"]["tasks"].values():  # command-line values win over per-task ones
             o.update({k: None for k, v in upd.items() if v is not None})
-        cfg = config_from_dict(data, source=f"{cfg.source} (with command-line options)", base_dir=cfg.base_dir)
+        cfg = config_from_dict(data, source=f"{cfg.source} (with command-line options)", base_dir=cfg.base_dir,
+                              data_dir=cfg.data_dir)
     known = [t.name for t in cfg.tasks]
     for t in task or []:
         if t not in known:

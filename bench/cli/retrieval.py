@@ -13,13 +13,14 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
-from bench.cli import app, console
+from bench.cli import DataDir, app, console
 
 
 @app.command()
 def index(
     config: Annotated[Path, typer.Argument(help="experiment TOML file")],
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="only these tasks (repeatable)")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Build the retrieval indexes ([retrieval] section) for the tasks that have a corpus."""
     from bench.config import load_config
@@ -28,7 +29,7 @@ def index(
     from retrievers.passages import corpus_passages
     from tasks.readers import load_task
 
-    cfg = load_config(config)
+    cfg = load_config(config, data_dir=data_dir)
     rc = cfg.retrieval
     known = [t.name for t in cfg.tasks]
     for t in tasks or []:

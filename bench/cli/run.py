@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from bench import registry
-from bench.cli import app, console
+from bench.cli import DataDir, app, console
 from bench.errors import RagftError
 
 
@@ -23,15 +23,18 @@ def run(
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="only these tasks (repeatable)")] = None,
     arms: Annotated[list[str] | None, typer.Option("--arms", help="only these arms (repeatable)")] = None,
     output_dir: Annotated[Path | None, typer.Option(help="where run folders go (default: run.output_dir)")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="root for 'data:' task paths (default: run.data_dir, then $RAGFT_DATA_DIR)")
-    ] = None,
+    data_dir: DataDir = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="read the generation cache (--no-cache: regenerate and overwrite)")
+    ] = True,
 ) -> None:
     """Run every task under every arm, grade, and write reports/<run-id>/."""
     from bench.config import load_config
     from bench.engine.runner import Runner
 
     cfg = load_config(config, data_dir=data_dir)
+    if not cache:
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"cache": False})})
     Runner(cfg, limit=limit, tasks=tasks, arms=arms, output_dir=output_dir, console=console).run()
 
 

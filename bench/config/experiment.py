@@ -38,6 +38,7 @@ class RunSection(Section):
     output_dir: str = "reports"
     seed: int = 0
     data_dir: str | None = None  # root for "data:" paths (relative to this file); --data-dir wins
+    cache: bool = True  # false (or --no-cache): ignore the generation cache, regenerate and overwrite
 
 
 class TaskSection(Section):
@@ -57,6 +58,12 @@ class TaskSection(Section):
     metrics: list[Literal["exact_match", "char_f1", "set_f1", "choice_accuracy"]] | None = None
     # choice tasks: re-ask every item with its options rotated and report position bias (extra generations)
     shuffle_choices: bool = False
+    # the base prompt of this task (every arm starts from it); unset: the data's own (jaster
+    # instruction) or the task kind's default
+    instruction: str | None = Field(default=None, min_length=1)
+    question_label: str | None = Field(default=None, min_length=1)
+    context_label: str | None = Field(default=None, min_length=1)
+    answer_cue: str | None = Field(default=None, min_length=1)
 
 
 class JudgeSection(Section):

@@ -27,11 +27,10 @@ from bench.arms.context import (
 )
 from bench.backends.base import Backend
 from bench.config import ExperimentConfig, TaskSection, new_tokens_for
-from bench.prompts import PromptTemplate
 from bench.store.files import Selection, TaskSelection
 from bench.types import AdapterSpec, Example, GenRequest
 from tasks.loaders import Task
-from tasks.readers import load_task, task_few_shots
+from tasks.readers import base_template, load_task, task_few_shots
 
 
 def dataset_hash(examples: list[Example]) -> str:
@@ -97,7 +96,7 @@ def load_tasks(
         )
         ctx = ArmContext(
             cfg=cfg, task=task, task_cfg=tc, shots=shots,
-            template=PromptTemplate.for_kind(task.kind, task.instruction),
+            template=base_template(tc, task),
             new_tokens=new_tokens_for(tc, cfg, task.output_length), run_dir=run_dir,
         )
         tasks.append(TaskPlan(task=task, tc=tc, examples=examples, ctx=ctx, selection=sel))

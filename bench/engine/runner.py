@@ -145,7 +145,8 @@ class Runner:
             # the reference judge, then any [[judges]]; an LLM judge naming the run's model
             # gets the run's backend from load_backend while this run still holds it
             result.graded = grade_run(
-                store.root, [reference_spec(), *cfg.judges], console=self.console, seed=cfg.run.seed
+                store.root, [reference_spec(), *cfg.judges], console=self.console, seed=cfg.run.seed,
+                use_cache=cfg.run.cache,
             )
         finally:
             for h in handles:
@@ -184,7 +185,7 @@ class Runner:
             else:
                 result.from_cache += 1
 
-        cache = GenerationCache(cache_dir() / "generations.sqlite")
+        cache = GenerationCache(cache_dir() / "generations.sqlite", read=self.cfg.run.cache)
         try:
             with progress_bar(self.console) as bar:
                 job = bar.add_task("generate", total=len(pending))

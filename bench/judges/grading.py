@@ -49,7 +49,7 @@ def judge_record(spec: JudgeSpec) -> dict[str, Any]:
             model=spec.model.id, backend=spec.model.backend, dtype=spec.model.dtype,
             rubric=spec.rubric, prompt_hash=prompt_hash(spec.rubric), repeats=spec.repeats,
             sampling=spec.sampling.model_dump(mode="json"), use_reference=spec.use_reference,
-            jury=spec.jury,
+            jury=spec.jury, guided=spec.guided,
         )
     return rec
 
@@ -72,6 +72,7 @@ def grade_run(
     console: Console | None = None,
     backend_factory: Callable[[JudgeSpec], Backend] | None = None,
     seed: int = 0,
+    use_cache: bool = True,
 ) -> int:
     """Grade every saved prediction of ``run_dir`` with each judge; returns the number of new grades.
 
@@ -118,10 +119,13 @@ def grade_run(
             for g in ref.grade(items):
                 store.append_grade(g)
             new += len(items)
-        elif items:
-            new += _grade_llm(spec, items, store, console, backend_factory, seed)
+        reasons: list[str] = list(registry.get(jid, {}).get("guided_fallback", []))
+        if items and ref is None:
+            new += _grade_llm(spec, items, store, console, backend_factory, seed, reasons, use_cache)
             graded_llm = True
         registry[jid] = judge_record(spec)
+        if spec.kind == "llm" and spec.guided:
+            registry[jid]["guided_fallback"] = reasons  # why replies fell back to free text
     new += _grade_jury(specs, store, selection, registry)
     store.write_json("judges.json", registry)
     if graded_llm or any(s.kind == "llm" for s in specs):
@@ -136,8 +140,10 @@ def _grade_llm(
     console: Console,
     factory: Callable[[JudgeSpec], Backend] | None,
     seed: int,
+    fallback_reasons: list[str],
+    use_cache: bool = True,
 ) -> int:
-    cache = GenerationCache(cache_dir() / "generations.sqlite")
+    cache = GenerationCache(cache_dir() / "generations.sqlite", read=use_cache)
     given = factory(spec) if factory is not None else None
     try:
         with backend_session(spec.model, given=given, seed=seed) as backend:
@@ -149,11 +155,16 @@ def _grade_llm(
             with progress_bar(console) as bar:
                 job = bar.add_task(f"judge {spec.name}", total=len(items) * spec.repeats)
                 out = judge.grade(items, progress=lambda n: bar.advance(job, n))
+            fallback_reasons.extend(r for r in judge.fallback_reasons if r not in fallback_reasons)
         for g in out:
             store.append_grade(g)
         unscored = sum(1 for g in out if g.score is None)
         if unscored:
             console.print(f"  [yellow]{unscored}/{len(out)} unscored[/] by {judge.id} (counted, not zeroed)")
+        free = sum(1 for g in out if g.metrics.get("guided", 1.0) < 1.0)
+        if free:
+            console.print(f"  [yellow]{free}/{len(out)} graded in free text[/] (guided decoding fell back: "
+                          f"{'; '.join(judge.fallback_reasons)})")
         return len(out)
     finally:
         cache.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rapidfuzz.distance import Indel
 
@@ -72,6 +72,28 @@ def extract_answer(text: str, pattern: str | None) -> str:
     if m is None:
         return ""
     return "".join(g for g in m.groups() if g) if m.groups() else m.group(0)
+
+
+def match_label(text: str, labels: Sequence[str]) -> str:
+    """The label an answer gives (a task's ``label_list``): the answer itself when it is one (after
+    NFKC), else the label found first in it (the longer one at the same place; a Latin label or
+    digit only where no other letter or digit touches it, so ``a`` is not found in ``answer``),
+    else the answer unchanged (scored as it is).
+
+    Example: ``match_label("答えは ２ です。", ["0", "1", "2"])  # "2"``
+    """
+    t = normalize(text)
+    norm = {normalize(lab): lab for lab in labels}
+    if t in norm:
+        return norm[t]
+    best: tuple[int, int, str] | None = None  # (start, -length, label)
+    for n, lab in norm.items():
+        if not n:
+            continue
+        m = re.search(r"(?<![0-9A-Za-z])" + re.escape(n) + r"(?![0-9A-Za-z])", t)
+        if m is not None and (best is None or (m.start(), -len(n)) < best[:2]):
+            best = (m.start(), -len(n), lab)
+    return best[2] if best is not None else text
 
 
 METRICS: dict[str, Callable[[str, str], float]] = {

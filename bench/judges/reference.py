@@ -1,6 +1,8 @@
 """The ``reference`` judge: deterministic metrics (``bench.judges.metrics``) scaled to 0–10.
 
-A prediction that failed to generate gets an unscored grade naming the failure (counted as
+The answer is cut by the task's ``answer_extract_pattern`` (llm-jp-eval), then, for a task with
+labels (``Example.choices``: a jaster ``label_list``, JCommonsenseQA, JNLI, lawqa_jp), mapped onto
+the label it names (``match_label``). A prediction that failed to generate gets an unscored grade naming the failure (counted as
 n_failed, never 0); an item without a reference answer is unscored.
 
 Example: ``ReferenceJudge().grade([JudgeItem.from_prediction(p, ex, ["char_f1"])])``
@@ -13,10 +15,11 @@ from typing import Any
 
 from bench.config import ExperimentConfig
 from bench.judges.base import JudgeItem
-from bench.judges.metrics import METRICS, extract_answer
+from bench.judges.metrics import METRICS, extract_answer, match_label
 from bench.types import Grade
 
-REFERENCE_VERSION = "ref-2"  # ref-2: char_f1 rounds to whole percent like fuzzywuzzy
+# ref-2: char_f1 rounds to whole percent like fuzzywuzzy; ref-3: answers mapped onto label_list
+REFERENCE_VERSION = "ref-3"
 NO_REFERENCE = "no reference answer to compare with"
 
 
@@ -43,6 +46,8 @@ class ReferenceJudge:
             return Grade(**base, score=None, error=NO_REFERENCE)
         item_metrics = ex.metadata.get("metrics") or it.metrics
         text = extract_answer(it.candidate, ex.metadata.get("answer_extract_pattern"))
+        if ex.choices and ex.reference in ex.choices:  # a label task (jaster label_list, JCQA, JNLI, lawqa)
+            text = match_label(text, ex.choices)
         values = {m: METRICS[m](text, ex.reference) for m in item_metrics}
         primary = item_metrics[0]
         return Grade(

@@ -136,6 +136,10 @@ def compute_reliability(run_dir: Path) -> dict[str, Any] | None:
             "parse_failure_rate": _r(replies_unparsed / replies) if replies else None,
             "repeat_items": len(sds), "repeat_sd_mean": _r(float(np.mean(sds))) if sds else None,
             "repeat_variance_mean": _r(float(np.mean(np.square(sds)))) if sds else None,
+            "guided": bool(registry[j].get("guided", False)),
+            "n_guided": sum(1 for g in gs if g.metrics.get("guided") == 1.0),
+            "n_free_text": sum(1 for g in gs if g.metrics.get("guided", 1.0) < 1.0),
+            "guided_fallback": list(registry[j].get("guided_fallback", [])),
         }
         for ref in refs:
             pairs = [

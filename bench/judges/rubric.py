@@ -45,7 +45,7 @@ RUBRICS: dict[str, tuple[str, str]] = {"ja-v1": (SYSTEM_JA_V1, USER_TAIL_JA_V1)}
 JUDGE_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "rationale": {"type": "string"},
+        "rationale": {"type": "string", "maxLength": 400},  # the rubric asks for 3 sentences at most
         "score": {"type": "number", "minimum": 0, "maximum": 10},
     },
     "required": ["rationale", "score"],

@@ -24,7 +24,7 @@ from bench.optimize.evaluate import CandidateScore, DevScorer, SearchStep, make_
 from bench.prompts import PromptTemplate
 from bench.types import Example, Record, Sampling
 from tasks.loaders import Task
-from tasks.readers import few_shot_count
+from tasks.readers import base_template, few_shot_count
 
 SEARCH_VERSION = "prompt-search-1"
 ARTIFACT_FORMAT = 1
@@ -116,7 +116,7 @@ class SearchSetup:
         new_tokens = new_tokens_for(tc, cfg, task.output_length)
         return cls(
             cfg=cfg, task=task, tc=tc, settings=settings, dev=dev, train=train,
-            base=PromptTemplate.for_kind(task.kind, task.instruction),
+            base=base_template(tc, task),
             sampling=cfg.sampling.model_copy(update={"max_new_tokens": new_tokens}),
             scorer=make_scorer(cfg), shots=few_shot_count(tc, task),
         )

@@ -74,7 +74,7 @@ def _search(
         f"[bold]prompt search[/] {task.name}: {len(cands)} candidates, {s.strategy} over {n0} of them, "
         f"{len(setup.dev)} dev items, at most {planned} generations (budget {s.budget})"
     )
-    cache = GenerationCache(cache_dir() / "generations.sqlite")
+    cache = GenerationCache(cache_dir() / "generations.sqlite", read=setup.cfg.run.cache)
     try:
         with progress_bar(console) as bar:
             job = bar.add_task(f"search {task.name}", total=planned)

@@ -3,6 +3,9 @@
 The key is ``GenRequest.key(model fingerprint)``: a hash of the model, adapter, messages and
 sampling, so the same request made by any run, the prompt search or a judge is generated once.
 
+``read=False`` (``ragft run --no-cache``, ``[run] cache = false``) ignores what is stored —
+every request is generated again — and overwrites the entries with the new completions.
+
 Example: ``cache = GenerationCache(cache_dir() / "generations.sqlite"); cache.get(key)``
 """
 
@@ -19,7 +22,8 @@ from bench.types import Completion
 class GenerationCache:
     """Content-addressed completions (key = hash of model, adapter, messages, sampling), in SQLite WAL."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read: bool = True) -> None:
+        self.read = read
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -27,6 +31,8 @@ class GenerationCache:
         self.db.commit()
 
     def get(self, key: str) -> Completion | None:
+        if not self.read:
+            return None
         row = self.db.execute("SELECT completion FROM gen WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None

@@ -182,6 +182,10 @@ class JudgeStats(FileModel):
     credibility: str | None = None
     credibility_reasons: list[str] = Field(default_factory=list)
     discrimination: dict[str, VariantSeparation] = Field(default_factory=dict)  # from judge_check.json
+    guided: bool = False  # JSON-schema decoding asked for (``guided = true``)
+    n_guided: int = 0  # grades whose replies were all schema-constrained
+    n_free_text: int = 0  # grades with a free-text fallback reply (asked guided, not given)
+    guided_fallback: list[str] = Field(default_factory=list)  # why (backend, server refusals)
 
 
 class RefAgreement(FileModel):

@@ -20,6 +20,7 @@ from retrievers.dense import (
 )
 from retrievers.fusion import HybridRetriever
 from retrievers.japanese import get_tokenizer
+from tests.requires import require
 
 PASSAGES = [
     Passage(id="a", doc_id="d", text="東京タワーは東京都港区にある電波塔で、高さは333メートルです。"),
@@ -112,7 +113,7 @@ def _tiny_st_model(root: Path) -> Path:
 
 @pytest.mark.slow
 def test_sentence_transformers_embedder_on_a_tiny_model(tmp_path: Path) -> None:
-    pytest.importorskip("sentence_transformers")
+    require("sentence_transformers")
     path = _tiny_st_model(tmp_path / "tiny-bert")
     emb = SentenceTransformerEmbedder(str(path), device="cpu")
     assert (emb.query_prefix, emb.passage_prefix) == ("", "")
@@ -128,8 +129,17 @@ def test_sentence_transformers_embedder_on_a_tiny_model(tmp_path: Path) -> None:
         get_embedder("bge")
 
 
-def test_sudachi_tokenizer_when_installed() -> None:
-    pytest.importorskip("sudachipy")
-    pytest.importorskip("sudachidict_core")
-    toks = get_tokenizer("sudachi").tokenize("東京タワーは何メートルですか")
-    assert len(toks) >= 3 and "は" not in toks
+def test_sudachi_tokenizer() -> None:
+    """The `tokenizer = "sudachi"` option (extra `sudachi`; `make test` installs it, CI fails without)."""
+    require("sudachipy")
+    require("sudachidict_core")
+    tok = get_tokenizer("sudachi")
+    assert tok.id.startswith("sudachi") and tok.id.endswith("-C")
+    assert tok.tokenize("東京タワーは何メートルですか") == ["東京", "タワー", "何", "メートル"]  # particles dropped
+    assert tok.tokenize("選挙管理委員会") == ["選挙管理委員会"]  # split mode C keeps the compound
+    assert tok.tokenize("シュミレーション") == ["シミュレーション"]  # normalized forms: misspelling and
+    assert tok.tokenize("附属病院") == ["付属", "病院"]  # variant kanji match their standard form
+    assert tok.tokenize("ＡＢＣ株式会社、２０２５年！") == ["ABC", "株式会社", "2025", "年"]  # NFKC first
+    idx = BM25Index(PASSAGES, tok)
+    for p in PASSAGES:
+        assert idx.search(p.text, 1)[0].id == p.id

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.judges.llm import UNPARSEABLE
+from bench.judges.parse import parse_score
 from tests.conftest import shared_data_or_skip
 from tests.fixture_data import make_tasks
 
@@ -49,8 +51,10 @@ def test_run_with_llm_judge_then_regrade_without_regeneration(tiny_model: Path, 
     llm = [g for g in grades if g["judge"].startswith("llm:tiny@")]
     assert len(llm) == 4 + 1  # qa and doc only
     assert all(g["judge_version"].startswith("ja-v1#") for g in llm)
-    for g in llm:  # each item is either scored in 0-10 or unscored with the raw reply kept
-        assert (g["score"] is not None and 0 <= g["score"] <= 10) or (g["score"] is None and g["error"])
+    for g in llm:  # each grade is the parse of its kept raw reply: scored, or unscored as unparseable
+        assert g["raw"], g
+        assert g["score"] == parse_score(g["raw"]).score, g
+        assert (g["error"] == UNPARSEABLE) == (g["score"] is None), g
     summary = json.loads((run_dir / "summary.json").read_text())["summaries"]
     row = next(s for s in summary if s["task"] == "qa" and s["judge"].startswith("llm:tiny@"))
     n_none = sum(1 for g in llm if g["task"] == "qa" and g["score"] is None)
@@ -59,6 +63,10 @@ def test_run_with_llm_judge_then_regrade_without_regeneration(tiny_model: Path, 
     (jr,) = rel["judges"].values()
     assert jr["n_graded"] == 5 and jr["replies"] == 5 and jr["n_generation_failed"] == 0
     assert jr["replies_unparsed"] == sum(1 for g in llm if g["score"] is None)
+    # guided = true (the default) on hf: free-text fallback, recorded per grade and counted
+    assert all(g["metrics"]["guided"] == 0.0 for g in llm)
+    assert jr["guided"] and jr["n_guided"] == 0 and jr["n_free_text"] == 5
+    assert jr["guided_fallback"] == ["the hf backend has no JSON-schema decoding"]
     assert "## LLM judge" in (run_dir / "report.md").read_text()
 
     # re-grade with another judge (repeats with sampling): predictions untouched, judges side by side
@@ -92,11 +100,24 @@ def test_judge_check_on_mt_bench(tiny_model: Path, tmp_path: Path) -> None:
     jfile.write_text(judge_toml(tiny_model, "tiny", "max_answer_chars = 300\ncontext_chars = 0"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGFT_CACHE": str(tmp_path / "cache")}
     out = tmp_path / "check.json"
-    r = ragft("judge-check", "--judge", str(jfile), "--data", str(data), "--limit", "2", "--output", str(out),
+    r = ragft("judge-check", "--judge", str(jfile), "--data", str(data), "--limit", "5", "--output", str(out),
               cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
-    assert res["n_questions"] == 2 and set(res["variants"]) == {"reference", "truncated", "off_topic", "wrong_language"}
-    assert all(v["n"] == 2 and v["scored"] + v["unscored"] == 2 for v in res["variants"].values())
-    assert len(res["items"]) == 8 and "Verdict" in r.stdout
-    assert res["verdict"].startswith("not enough scored pairs")  # 2 questions can never show separation
+    assert res["n_questions"] == 5 and set(res["variants"]) == {"reference", "truncated", "off_topic", "wrong_language"}
+    assert all(v["n"] == 5 and v["scored"] + v["unscored"] == 5 for v in res["variants"].values())
+    assert len(res["items"]) == 20 and "Verdict" in r.stdout
+    # every score is the parse of the judge's reply, and the verdict follows from the scored pairs
+    by = {(it["variant"], it["example_id"]): it["score"] for it in res["items"]}
+    assert all(it["score"] == parse_score(it["reply"]).score for it in res["items"])
+    ids = {e for _, e in by}
+    for v in ("truncated", "off_topic", "wrong_language"):
+        pairs = sum(1 for e in ids if by[(v, e)] is not None and by[("reference", e)] is not None)
+        assert res["separation"][v]["pairs"] == pairs
+    sep = res["separation"].values()
+    fewest = min(int(s["pairs"]) for s in sep)
+    if fewest < 5:
+        assert res["verdict"] == f"not enough scored pairs (fewest {fewest} < 5): cannot tell"
+    else:
+        good = all((s["win_rate"] or 0) >= 0.8 and (s["mean_gap"] or 0) >= 2 for s in sep)
+        assert res["verdict"].startswith("separates" if good else "does NOT separate")

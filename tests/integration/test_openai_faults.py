@@ -33,6 +33,7 @@ class FaultServer:
         self.active = 0
         self.max_active = 0
         self.auth: set[str] = set()
+        self.bodies: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.models_body = models_body or json.dumps(
             {"data": [{"id": "fake"}, {"id": "fake-lora", "parent": "fake"}, {"id": "other-lora", "parent": "other"}]}
@@ -64,6 +65,7 @@ class FaultServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.auth.add(self.headers.get("Authorization", ""))
                 tag = body["messages"][-1]["content"]
+                server.bodies[tag] = body
                 with server.lock:
                     server.attempts[tag] += 1
                     n = server.attempts[tag]
@@ -78,6 +80,8 @@ class FaultServer:
                         return self._send(429, b'{"error": "slow down"}', {"Retry-After": "0"})
                     if (kind == "flaky" and n == 1) or kind == "broken":
                         return self._send(500, b'{"error": "boom"}')
+                    if kind == "noschema" and "response_format" in body:  # a server without structured outputs
+                        return self._send(400, b'{"error": "response_format is not supported"}')
                     if kind == "malformed":
                         return self._send(200, b'{"choices": [{"message": ')
                     model = "someone-else" if kind == "wrongmodel" else body["model"]
@@ -245,3 +249,20 @@ def test_api_key_never_reaches_run_dir_cache_or_logs(
     for p in written:
         assert secret.encode() not in p.read_bytes(), p
     assert secret not in caplog.text
+
+
+def test_json_schema_requests_send_response_format_and_a_refusal_is_guided_refused(server: FaultServer) -> None:
+    from bench.backends import GuidedRefused
+
+    b = backend([server.url])
+    schema = {"type": "object", "properties": {"score": {"type": "number"}}, "required": ["score"]}
+    ok, refused = b.generate_json([req("ok-json"), req("noschema")], schema)
+    assert isinstance(ok, Completion)
+    assert server.bodies["ok-json"]["response_format"] == {
+        "type": "json_schema", "json_schema": {"name": "judgement", "schema": schema, "strict": True}}
+    assert isinstance(refused, GuidedRefused) and "HTTP 400" in refused.error and "response_format" in refused.error
+    assert server.attempts["noschema"] == 1  # a 4xx is final: no retries
+    (plain,) = b.generate([req("noschema")])  # the same request in free text is served
+    assert isinstance(plain, Completion) and "response_format" not in server.bodies["noschema"]
+    (broken,) = b.generate_json([req("wrongmodel")], schema)
+    assert type(broken) is GenFailure and "answered as" in broken.error  # not a refusal: no free-text retry

@@ -121,3 +121,32 @@ def test_identical_requests_are_generated_once(tmp_path: Path) -> None:
     preds = [json.loads(x) for x in (r.run_dir / "predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 4 and all(p["completion"]["text"] == "エアコン" for p in preds)
     assert sum(p["completion"]["cached"] for p in preds) == 2
+
+
+def test_chunked_corpus_is_scored_at_the_source_passages(tmp_path: Path) -> None:
+    """With chunk_size, hits are chunk ids; recall, MRR, nDCG and the miss split count a chunk that
+    overlaps a gold passage as a hit (before, chunk ids never matched: recall 0, all retrieval misses)."""
+    from retrievers.chunking import chunk_passages
+
+    cfg = load_config(DEMO)
+    cfg = cfg.model_copy(update={"retrieval": cfg.retrieval.model_copy(update={"chunk_size": 120, "chunk_overlap": 20})})
+    task = load_task(next(t for t in cfg.tasks if t.name == "minato_qa"), cfg)
+    qa = task.split("test")[:8]
+    sources = {c.id: c.source_passages for d in task.documents.values()
+               for c in chunk_passages(d.doc_id, d.passages, size=120, overlap=20)}
+    b = ScriptedBackend(answers={qa[0].id: qa[0].reference or ""}, default="わかりません")
+    r = Runner(cfg, backend=b, output_dir=tmp_path, limit=8, tasks=["minato_qa"], arms=["rag"]).run()
+    preds = [json.loads(x) for x in (r.run_dir / "predictions.jsonl").read_text().splitlines()]
+    hits = {p["example_id"]: p["hits"] for p in preds}
+    assert all(h and all(x in sources for x in h) for h in hits.values())  # chunk ids, not passage ids
+    overlap = {e.id: bool(set(e.gold_passages) & {s for h in hits[e.id] for s in sources[h]}) for e in qa}
+    assert sum(overlap.values()) >= 6  # the chunks found carry gold passages
+    rec = json.loads((r.run_dir / "retrieval.json").read_text())["minato_qa"]
+    assert rec["metrics"]["hybrid"]["recall@5"] > 0.6 and rec["metrics"]["hybrid"]["mrr"] > 0.5
+    assert 0 < rec["metrics"]["bm25"]["ndcg@5"] <= 1
+    assert all(rec["sources"][h] == sources[h] for hs in hits.values() for h in hs)
+    split = miss_split(RunData.load(r.run_dir))["minato_qa"]["rag"]
+    wrong = [e for e in qa if e.id != qa[0].id]
+    assert split["n"] == 8 and split["correct"] == 1
+    assert split["generation_miss"] == sum(overlap[e.id] for e in wrong) > 0
+    assert split["retrieval_miss"] == sum(not overlap[e.id] for e in wrong)

@@ -100,8 +100,14 @@ def test_collator_left_pads_and_loss_counts_answer_tokens_only() -> None:
 
 
 def test_paired_bootstrap() -> None:
-    lo, hi = paired_bootstrap([-10.0] * 6 + [0.0] * 6, seed=0)
-    assert hi < 0 and lo >= -10
+    # the mean of 12 resampled items is -10 K / 12 with K ~ Binomial(12, 1/2): its 2.5 % and 97.5 %
+    # quantiles are K = 3 and K = 9 (P(K <= 2) = 0.019, P(K <= 3) = 0.073), so the 95 % percentile
+    # interval is exactly (-7.5, -2.5)
+    for seed in (0, 1):
+        lo, hi = paired_bootstrap([-10.0] * 6 + [0.0] * 6, seed=seed, n_boot=20000)
+        assert (lo, hi) == (pytest.approx(-7.5), pytest.approx(-2.5))
+    lo, hi = paired_bootstrap([-10.0] * 6 + [0.0] * 6, seed=0, n_boot=20000, level=0.5)
+    assert (lo, hi) == (pytest.approx(-5.833333), pytest.approx(-4.166667))  # K = 5 and K = 7
     assert paired_bootstrap([0.0, 0.0, 0.0]) == (0.0, 0.0)
 
 

@@ -79,3 +79,24 @@ def test_data_report_section_lists_splits_and_notes(tmp_path: Path) -> None:
     }), encoding="utf-8")
     md = data_section(RunData.load(tmp_path))
     assert "| jsq | qa | train 3, test 9 | test | 2 |" in md and "- jsq: no train file" in md
+
+
+@pytest.mark.parametrize("command", ["index", "contamination", "optimize", "train", "run"])
+def test_every_config_command_takes_data_dir(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a data directory the config's 'data:' path is a clear error; with --data-dir it resolves
+    (a wrong one names the missing folder, so the option reached the config)."""
+    from typer.testing import CliRunner
+
+    from bench.cli import _load_commands, app
+
+    _load_commands()
+    monkeypatch.delenv("RAGFT_DATA_DIR", raising=False)
+    cfg, data = _setup(tmp_path)
+    r = CliRunner().invoke(app, [command, str(cfg)])
+    assert isinstance(r.exception, InputError) and "--data-dir" in str(r.exception), r.output
+    r = CliRunner().invoke(app, [command, str(cfg), "--data-dir", str(tmp_path / "nowhere")])
+    assert isinstance(r.exception, InputError) and "an existing file or folder" in str(r.exception), r.output
+    assert str(tmp_path / "nowhere") in str(r.exception)
+    if command in ("index", "contamination"):  # no model needed: these run to the end
+        r = CliRunner().invoke(app, [command, str(cfg), "--data-dir", str(data)])
+        assert r.exit_code == 0, (r.output, r.exception)

@@ -137,3 +137,68 @@ def test_guided_decoding_hook_is_used_when_offered(tmp_path: Path) -> None:
     assert "JSON" in judge.requests(JudgeItem("t", "base", ex, "r", "k"))[0].messages[-1].content
     off = LLMJudge(JudgeSpec(name="g", guided=False), GuidedScripted())
     assert not off.guided and "JSON" not in off.requests(JudgeItem("t", "base", ex, "r", "k"))[0].messages[-1].content
+
+
+class RefusingGuided(Scripted):
+    """Advertises JSON-schema decoding but refuses it for some items (as a server rejecting
+    ``response_format`` would); answers free text for every item."""
+
+    supports_json_schema = True
+
+    def __init__(self, refuse: set[str]) -> None:
+        super().__init__("refusing", default="理由：よい。\n評価：[[6]]")
+        self.refuse = refuse
+        self.json_calls: list[str] = []
+
+    def generate_json(self, requests, schema, progress=None):  # type: ignore[no-untyped-def]
+        from bench.backends.base import GuidedRefused
+        from bench.types import Completion
+
+        out = []
+        for r in requests:
+            self.json_calls.append(r.example_id)
+            if r.example_id in self.refuse:
+                out.append(GuidedRefused("server refused response_format: HTTP 400"))
+            else:
+                out.append(Completion(text='{"rationale": "一致", "score": 9}', finish_reason="stop",
+                                      prompt_tokens=1, output_tokens=1, latency_s=0.0))
+        return out
+
+
+def test_guided_fallback_to_free_text_is_recorded_per_grade_and_counted(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path)
+    spec = JudgeSpec(name="g")
+    b = RefusingGuided(refuse={"q-te-1", "doc-1"})
+    grade_run(run_dir, [spec], backend_factory=lambda s: b)
+    jid = judge_id(spec)
+    grades = {g["example_id"]: g for g in map(json.loads, (run_dir / "grades.jsonl").read_text().splitlines())
+              if g["judge"] == jid}
+    # schema-constrained replies: guided = 1; refused ones were asked again in free text: guided = 0
+    assert grades["q-te-0"]["score"] == 9.0 and grades["q-te-0"]["metrics"]["guided"] == 1.0
+    assert grades["q-te-1"]["score"] == 6.0 and grades["q-te-1"]["metrics"]["guided"] == 0.0
+    assert grades["doc-1"]["metrics"]["guided"] == 0.0
+    assert "guided" not in grades["q-te-3"]["metrics"]  # no completion: nothing was asked
+    # the free-text retries went through generate() with the free-text rubric (no JSON instruction)
+    assert sorted(c.split("/")[-1] for c in b.calls) == ["doc-1", "q-te-1"]
+    reg = json.loads((run_dir / "judges.json").read_text())[jid]
+    assert reg["guided"] is True and reg["guided_fallback"] == ["server refused response_format: HTTP 400"]
+    rel = json.loads((run_dir / "judge_reliability.json").read_text())["judges"][jid]
+    assert rel["guided"] and rel["n_guided"] == 2 and rel["n_free_text"] == 2
+    write_reports(run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "2 guided, 2 free-text fallback" in report and "server refused response_format" in report
+
+
+def test_guided_judge_on_a_backend_without_json_schema_falls_back_recorded(tmp_path: Path) -> None:
+    from bench.judges.base import JudgeItem
+    from bench.judges.llm import LLMJudge
+    from bench.types import Example
+
+    ex = Example(id="e", task="t", kind="qa", question="q", reference="r")
+    b = Scripted("plain", default="評価：[[4]]")
+    judge = LLMJudge(JudgeSpec(name="g"), b)
+    assert not judge.guided and judge.fallback_reasons == ["the scripted backend has no JSON-schema decoding"]
+    (g,) = judge.grade([JudgeItem("t", "base", ex, "r", "k", run_id="r")])
+    assert g.score == 4.0 and g.metrics["guided"] == 0.0
+    (off,) = LLMJudge(JudgeSpec(name="g", guided=False), b).grade([JudgeItem("t", "base", ex, "r", "k", run_id="r")])
+    assert "guided" not in off.metrics  # not asked for: not a fallback

@@ -34,3 +34,36 @@ def test_choice_accuracy_takes_first_label() -> None:
     assert choice_accuracy(" ３です", "3") == 1.0
     assert choice_accuracy("2 or 3", "3") == 0.0
     assert choice_accuracy("わからない", "3") == 0.0
+
+
+def test_answers_are_mapped_onto_the_label_list() -> None:
+    from bench.judges.metrics import match_label
+
+    digits = ["0", "1", "2", "3", "4"]
+    assert match_label("答えは ２ です。", digits) == "2"  # NFKC, the label inside a sentence
+    assert match_label("3", digits) == "3"
+    assert match_label("選択肢3、次点は1", digits) == "3"  # the first one named
+    assert match_label("わからない", digits) == "わからない"  # no label: unchanged (scored as it is)
+    assert match_label("10", ["1", "10"]) == "10"  # a longer label at the same place wins
+    assert match_label("12", ["1", "2"]) == "12"  # digits touching digits are not a label
+    assert match_label("The answer is b.", ["a", "b", "c", "d"]) == "b"  # not the a of "answer"
+    nli = ["entailment", "contradiction", "neutral"]
+    assert match_label("関係は contradiction です", nli) == "contradiction"
+    assert match_label("Neutral", nli) == "Neutral"  # case matters, as in exact_match
+
+
+def test_reference_judge_scores_label_tasks_on_the_label() -> None:
+    from bench.judges.base import JudgeItem
+    from bench.judges.reference import ReferenceJudge
+    from bench.types import Example
+
+    ex = Example(id="e", task="t", kind="quiz", question="q", reference="2", choices=["0", "1", "2"],
+                 metadata={"metrics": ["exact_match"]})
+    free = Example(id="f", task="t", kind="quiz", question="q", reference="2", metadata={"metrics": ["exact_match"]})
+    j = ReferenceJudge()
+    got = [j.grade_one(JudgeItem("t", "base", e, c, "k")).score for e, c in
+           [(ex, "答えは2です"), (ex, "1"), (free, "答えは2です"), (ex, "2")]]
+    assert got == [10.0, 0.0, 0.0, 10.0]  # without a label list the sentence is not the answer
+    # the answer_extract_pattern cuts first, then the label is read from what it kept
+    pat = ex.model_copy(update={"metadata": {"metrics": ["exact_match"], "answer_extract_pattern": r"【(.*?)】"}})
+    assert j.grade_one(JudgeItem("t", "base", pat, "0と1ではなく【答え 2】", "k")).score == 10.0

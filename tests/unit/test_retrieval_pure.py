@@ -10,7 +10,7 @@ import pytest
 from bench.errors import RagftError
 from bench.types import Passage
 from retrievers.bm25 import BM25Index
-from retrievers.chunking import chunk_text
+from retrievers.chunking import chunk_passages, chunk_text
 from retrievers.fusion import rrf, weighted
 from retrievers.japanese import BigramTokenizer, FugashiTokenizer, get_tokenizer, normalize
 from retrievers.metrics import evaluate, ndcg_at_k, recall_at_k, reciprocal_rank
@@ -128,8 +128,9 @@ def test_rrf() -> None:
 
 def test_weighted_fusion() -> None:
     fused = weighted([[("a", 10.0), ("b", 5.0), ("c", 0.0)], [("c", 0.9), ("b", 0.8), ("a", 0.1)]], [0.5, 0.5])
-    assert [d for d, _ in fused] == ["b", "a", "c"] or [d for d, _ in fused][0] == "b"
-    assert dict(fused)["a"] == pytest.approx(0.5)
+    # a and c tie at 0.5: first-seen order breaks the tie
+    assert [d for d, _ in fused] == ["b", "a", "c"]
+    assert dict(fused)["a"] == pytest.approx(0.5) and dict(fused)["c"] == pytest.approx(0.5)
     assert dict(fused)["b"] == pytest.approx(0.25 + 0.5 * (0.7 / 0.8))
     assert weighted([[], [("a", 1.0)]]) == [("a", 0.5)]
 
@@ -161,6 +162,36 @@ def test_chunking_is_stable_and_overlapping() -> None:
     assert chunk_text("d", "   ") == []
     with pytest.raises(ValueError, match="chunk_overlap"):
         chunk_text("d", text, size=50, overlap=50)
+
+
+def test_chunks_carry_the_passages_they_overlap() -> None:
+    ps = [Passage(id=f"d-p{i}", doc_id="d", text=f"{k}{k}{k}。" * 7) for i, k in enumerate("甲乙丙丁戊己")]
+    chunks = chunk_passages("d", ps, size=50, overlap=10, title="T")
+    text = "\n".join(p.text for p in ps)
+    assert [c.id for c in chunks] == [c.id for c in chunk_text("d", text, size=50, overlap=10)]
+    assert [c.text for c in chunks] == [c.text for c in chunk_text("d", text, size=50, overlap=10)]
+    for c in chunks:
+        assert c.doc_id == "d" and c.title == "T" and c.source_passages
+        # exactly the passages whose (distinct) characters the chunk holds
+        want = [p.id for p in ps if p.text[0] in c.text]
+        assert c.source_passages == want, (c.text, c.source_passages)
+    assert {s for c in chunks for s in c.source_passages} == {p.id for p in ps}
+    assert any(len(c.source_passages) >= 2 for c in chunks)
+
+
+def test_metrics_score_chunks_at_their_source_passages() -> None:
+    sources = {"c1": ["p1"], "c2": ["p1", "p2"], "c3": ["p3"], "c4": ["p4"]}
+    assert recall_at_k(["c3", "c2"], {"p2"}, 1, sources) == 0.0
+    assert recall_at_k(["c3", "c2"], {"p2"}, 2, sources) == 1.0
+    assert recall_at_k(["c2"], {"p1", "p2", "p4"}, 1, sources) == pytest.approx(2 / 3)
+    assert recall_at_k(["c2"], {"p2"}, 1) == 0.0  # without the map a chunk id never matches a passage id
+    assert reciprocal_rank(["c4", "c3", "c1"], {"p1"}, sources) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["c4"], {"p1"}, sources) == 0.0
+    # p1 is in two chunks: the ideal ranking has both on top
+    assert ndcg_at_k(["c1", "c2"], {"p1"}, 2, sources) == pytest.approx(1.0)
+    assert ndcg_at_k(["c1", "c3"], {"p1"}, 2, sources) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    m = evaluate([(["c3", "c2"], ["p2"]), (["c4"], ["p1"])], ks=(1, 2), sources=sources)
+    assert m["recall@1"] == 0.0 and m["recall@2"] == 0.5 and m["mrr"] == pytest.approx(0.25)
 
 
 def test_retrieval_config_section() -> None:

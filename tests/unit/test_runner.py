@@ -92,3 +92,32 @@ def test_identical_requests_across_arms_are_generated_once(tmp_path: Path, monke
     assert len(b.calls) == 5 and r.generated == 5 and r.from_cache == 5  # type: ignore[attr-defined]
     preds = [json.loads(x) for x in (tmp_path / "out" / "t1" / "predictions.jsonl").read_text().splitlines()]
     assert sorted({p["arm"] for p in preds}) == ["base", "same"] and len(preds) == 10
+
+
+def test_no_cache_regenerates_and_overwrites_the_cache(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import bench.cli.run  # noqa: F401  (registers the command)
+    from bench.cli import app
+
+    cfg = make_tasks(tmp_path / "data")
+    r1 = run(cfg, ScriptedBackend(default="一回目"), tmp_path / "a")
+    assert r1.generated == 10  # type: ignore[attr-defined]
+    r2 = run(cfg, ScriptedBackend(default="二回目"), tmp_path / "b")  # another run dir: all from the cache
+    assert r2.generated == 0 and r2.from_cache == 10  # type: ignore[attr-defined]
+    cold = load_config(cfg)
+    cold = cold.model_copy(update={"run": cold.run.model_copy(update={"cache": False})})
+    b3 = ScriptedBackend(default="三回目")
+    r3 = Runner(cold, backend=b3, output_dir=tmp_path / "c").run()
+    assert r3.generated == 10 and r3.from_cache == 0 and len(b3.calls) == 10
+    texts = {json.loads(x)["completion"]["text"] for x in (tmp_path / "c" / "t1" / "predictions.jsonl").read_text().splitlines()}
+    assert texts == {"三回目"}
+    r4 = run(cfg, ScriptedBackend(default="四回目"), tmp_path / "d")  # the cache now holds the cold run's answers
+    assert r4.from_cache == 10  # type: ignore[attr-defined]
+    texts = {json.loads(x)["completion"]["text"] for x in (tmp_path / "d" / "t1" / "predictions.jsonl").read_text().splitlines()}
+    assert texts == {"三回目"}
+    # the config key and the command-line flag
+    cfg.write_text(cfg.read_text().replace("[run]\n", "[run]\ncache = false\n", 1))
+    assert load_config(cfg).run.cache is False
+    res = CliRunner().invoke(app, ["run", "--help"])
+    assert "--no-cache" in res.output

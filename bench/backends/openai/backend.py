@@ -16,6 +16,10 @@ backend (``render_prompt`` + ``ensure_bos``), so every backend sees identical in
 ``api = "chat"`` sends the messages and lets the server apply its chat template (for hosted
 chat-only APIs). API keys come only from the environment variable named by ``api_key_env``.
 
+``generate_json`` sends ``response_format`` with a JSON schema (OpenAI structured outputs; ``vllm
+serve`` takes it on both APIs); a server that answers such a request with a 4xx gives
+``GuidedRefused`` for it (the LLM judge then asks again in free text and records the fallback).
+
 Example: ``OpenAIBackend("Qwen/Qwen2.5-7B-Instruct", base_urls=["http://gpu1:8000/v1"], api="chat")``
 """
 
@@ -30,7 +34,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench.backends.base import GenFailure, GenResult
+from bench.backends.base import GenFailure, GenResult, GuidedRefused
 from bench.backends.openai.encode import request_body
 from bench.backends.openai.http import Fail, Retry, import_httpx, retry_after, run_sync
 from bench.backends.openai.pool import UNHEALTHY_AFTER, Item, ServerState, probe
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 
 class OpenAIBackend:
     name = "openai"
+    supports_json_schema = True
 
     def __init__(
         self,
@@ -130,6 +135,13 @@ class OpenAIBackend:
     ) -> list[GenResult]:
         return run_sync(self._agenerate(requests, progress))
 
+    def generate_json(
+        self, requests: list[GenRequest], schema: dict[str, Any], progress: Callable[[int], None] | None = None
+    ) -> list[GenResult]:
+        """Like ``generate`` with ``response_format`` = ``schema``; ``GuidedRefused`` where a server
+        rejects it (HTTP 4xx)."""
+        return run_sync(self._agenerate(requests, progress, schema))
+
     def add_adapters(self, adapters: Mapping[str, AdapterSpec]) -> None:
         """More adapters, addressed by their served names (``lora_modules``, else their own name)."""
         for name in adapters:
@@ -152,7 +164,8 @@ class OpenAIBackend:
 
     # -- async core ---------------------------------------------------------------
     async def _agenerate(
-        self, requests: list[GenRequest], progress: Callable[[int], None] | None
+        self, requests: list[GenRequest], progress: Callable[[int], None] | None,
+        schema: dict[str, Any] | None = None,
     ) -> list[GenResult]:
         httpx = import_httpx()
         results: list[GenResult | None] = [None] * len(requests)
@@ -168,7 +181,7 @@ class OpenAIBackend:
                     results[i] = res
                     continue
                 model, ids = res
-                queue.put_nowait(Item(index=i, request=r, model=model, prompt_ids=ids))
+                queue.put_nowait(Item(index=i, request=r, model=model, prompt_ids=ids, schema=schema))
             remaining = queue.qsize()
             if progress and remaining < len(requests):
                 progress(len(requests) - remaining)
@@ -272,6 +285,9 @@ class OpenAIBackend:
                 raise Retry("HTTP 429 (rate limited)", retry_after(resp))
             if resp.status_code == 408 or resp.status_code >= 500:
                 raise Retry(f"HTTP {resp.status_code}: {resp.text[:200]}", retry_after(resp))
+            if resp.status_code >= 400 and item.schema is not None:
+                raise Fail(f"{server.url} refused the JSON-schema request (response_format): "
+                           f"HTTP {resp.status_code}: {resp.text[:300]}", guided_refused=True)
             if resp.status_code >= 400:
                 raise Fail(f"HTTP {resp.status_code} from {server.url}: {resp.text[:300]}")
             try:
@@ -311,7 +327,7 @@ class OpenAIBackend:
         except Fail as e:
             server.errors += 1
             server.consecutive_errors = 0
-            finish(item, GenFailure(str(e)))
+            finish(item, GuidedRefused(str(e)) if e.guided_refused else GenFailure(str(e)))
             return
         finally:
             server.in_flight -= 1

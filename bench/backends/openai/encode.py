@@ -27,5 +27,9 @@ def request_body(item: Item, api: str) -> dict[str, Any]:
         body["return_token_ids"] = True  # vLLM: decode here, exactly like the in-process backends
     else:
         body["messages"] = [m.model_dump() for m in item.request.messages]
+    if item.schema is not None:  # OpenAI structured outputs; vLLM takes it on both APIs
+        body["response_format"] = {
+            "type": "json_schema", "json_schema": {"name": "judgement", "schema": item.schema, "strict": True},
+        }
     return body
 

@@ -28,6 +28,10 @@ class Retry(Exception):
 class Fail(Exception):
     """A final failure of the item (4xx other than 408/429, wrong model in the answer)."""
 
+    def __init__(self, reason: str, guided_refused: bool = False) -> None:
+        super().__init__(reason)
+        self.guided_refused = guided_refused  # a 4xx to a JSON-schema request: free text may work
+
 
 def import_httpx() -> Any:
     try:

@@ -40,6 +40,7 @@ class Item:
     request: GenRequest
     model: str
     prompt_ids: list[int] | None
+    schema: dict[str, Any] | None = None  # JSON schema for ``response_format`` (guided judging)
     use_stops: bool = True
     attempts: int = 0
     not_before: float = 0.0

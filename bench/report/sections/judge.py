@@ -69,15 +69,18 @@ def llm_judge_section(rd: RunData) -> str:
                 cells.append("—" if s is None else f"{_f(s['mean'])} (unscored {s['n_unscored']}/{s['n']})")
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", "### Judge reliability", "",
-                  "| judge | model | repeats | graded | scored | parse failures (rate) | gen. failures | repeat SD (mean) | repeat var (mean) | discrimination (win rate / gap) | credibility |",
-                  "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|"]
+                  "| judge | model | repeats | graded | scored | parse failures (rate) | gen. failures | repeat SD (mean) | repeat var (mean) | guided (JSON schema) | discrimination (win rate / gap) | credibility |",
+                  "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|---|"]
         for j, r in rel["judges"].items():
             lines.append(
                 f"| `{j}` | `{r['model']}` via {r['backend']} | {r['repeats']} | {r['n_graded']} | {r['n_scored']} | "
                 f"{r['replies_unparsed']}/{r['replies']} ({_f(r['parse_failure_rate'], 3)}) | {r['n_generation_failed']} | "
-                f"{_f(r['repeat_sd_mean'])} | {_f(r['repeat_variance_mean'])} | {_disc(r.get('discrimination') or {})} | "
-                f"{r.get('credibility') or '—'} |"
+                f"{_f(r['repeat_sd_mean'])} | {_f(r['repeat_variance_mean'])} | {_guided(r)} | "
+                f"{_disc(r.get('discrimination') or {})} | {r.get('credibility') or '—'} |"
             )
+        fell = {j: r["guided_fallback"] for j, r in rel["judges"].items() if r["n_free_text"] and r["guided_fallback"]}
+        for j, why in fell.items():
+            lines.append(f"\n`{j}` fell back to free text: " + "; ".join(f"{w[:200]}" for w in why))
         if rel["vs_reference"]:
             lines += ["", "Agreement with the reference metrics (items with a reference, both scored):", "",
                       "| LLM judge | reference | n | Spearman ρ | Krippendorff α (interval) | mean abs diff | mean LLM | mean ref |",
@@ -97,6 +100,13 @@ def llm_judge_section(rd: RunData) -> str:
     if check is not None:
         lines += ["", check_markdown(check, heading="###")]
     return "\n".join(lines)
+
+
+def _guided(r: dict[str, Any]) -> str:
+    """``n guided, m free-text fallback`` for a guided judge; ``off`` otherwise."""
+    if not r.get("guided"):
+        return "off"
+    return f"{r['n_guided']} guided, {r['n_free_text']} free-text fallback"
 
 
 def check_markdown(res: dict[str, Any], heading: str = "##") -> str:

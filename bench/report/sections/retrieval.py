@@ -2,7 +2,8 @@
 ``retrieval.json`` and the RAG miss split from ``predictions.jsonl`` hits and ``grades.jsonl``.
 
 A rag answer scoring below ``CORRECT_SCORE`` is a *retrieval miss* when none of the item's gold
-passages was in its hits, else a *generation miss*. Failed (no completion) and unscored items are
+passages was in its hits (with ``chunk_size``: when no hit chunk overlaps a gold passage, by the
+chunk -> passages map ``sources`` of ``retrieval.json``), else a *generation miss*. Failed (no completion) and unscored items are
 counted apart. A ``report_section`` of ``bench.registry``; ``ragft report RUN_DIR`` re-renders it.
 
 Example: ``ragft report reports/demo-1a2b3c4d``
@@ -27,8 +28,10 @@ def miss_split(rd: RunData) -> dict[str, dict[str, dict[str, int]]]:
     grades: dict[tuple[str, str, str], float | None] = {}
     for (t, a, e, _judge), g in sorted(rd.grades.items()):
         grades.setdefault((t, a, e), g.score)  # the first judge by name
+    rdata: dict[str, Any] = rd.files.get("retrieval.json") or {}
     out: dict[str, dict[str, dict[str, int]]] = {}
     for task, sel in selection.items():
+        sources: dict[str, list[str]] = (rdata.get(task) or {}).get("sources") or {}
         if sel.kind != "qa":
             continue  # document items: every chunk is gold, so there is no retrieval miss to tell
         for arm in sel.arms:
@@ -49,7 +52,7 @@ def miss_split(rd: RunData) -> dict[str, dict[str, dict[str, int]]]:
                     c["unscored"] += 1
                 elif score >= CORRECT_SCORE:
                     c["correct"] += 1
-                elif gold & set(p.hits):
+                elif gold & {s for h in p.hits for s in (sources.get(h) or [h])}:
                     c["generation_miss"] += 1
                 else:
                     c["retrieval_miss"] += 1
