@@ -57,7 +57,8 @@ def spec_for_folder(
 
 
 def record_adapter(
-    run_dir: Path, ref: AdapterRef, folder: Path, *, arm: str = "lora", fraction: float = 1.0
+    run_dir: Path, ref: AdapterRef, folder: Path, *, arm: str = "lora", fraction: float = 1.0,
+    curve: str | None = None,
 ) -> None:
     """Add the adapter (identity, training metadata, loss curve, the arm that serves it) to the
     run's ``lora.json``."""
@@ -69,7 +70,7 @@ def record_adapter(
     arms = sorted({*prev.get("arms", []), arm})
     data["adapters"][ref.name] = {
         "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": curve,
-        "arms": arms, "fraction": fraction,
+        "arms": arms, "fraction": fraction, "curve": curve,
     }
     tmp = run_dir / f".{RUN_FILE}.tmp"
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -77,6 +77,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
         "judge": Entry("bench.report.sections.judge:llm_judge_section"),
         "contamination": Entry("bench.report.sections.contamination:contamination_section"),
         "lora": Entry("bench.report.sections.lora:lora_section"),
+        "learning_curve": Entry("bench.report.sections.lora:learning_curve_section"),
         "retrieval": Entry("bench.report.sections.retrieval:retrieval_section"),
     },
     # CLI modules that register their commands on bench.cli.app when imported

@@ -47,7 +47,7 @@ class LoraArm:
         ref, folder = ensure_adapter(ctx.cfg, lc, console=Console(stderr=True))
         ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
         ctx.state.lora_adapters[self.component] = ref.name
-        record_adapter(ctx.run_dir, ref, folder, arm=self.component, fraction=lc.fraction)
+        record_adapter(ctx.run_dir, ref, folder, arm=self.component, fraction=lc.fraction, curve=lc.curve)
         c = ctx.cfg.contamination
         record_contamination(
             ctx.run_dir, ctx.task.name, f"lora:{ref.name}", texts, ctx.task.split(ctx.task_cfg.split),

@@ -63,6 +63,7 @@ class LoraSection(Section):
     # learning curve: one adapter per share of the training items (nested: the same seeded order)
     fractions: list[float] | None = Field(default=None, min_length=1)
     fraction: float = Field(default=1.0, gt=0.0, le=1.0)  # share of the training items (set by fractions)
+    curve: str | None = None  # the learning-curve table a fraction belongs to (set by fractions)
     rank: int = Field(default=8, ge=1, le=1024)
     alpha: int = Field(default=16, ge=1)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
@@ -96,7 +97,7 @@ class LoraSection(Section):
     def training_identity(self) -> dict[str, object]:
         """The fields that change the trained weights (part of the adapter cache key)."""
         out = self.model_dump(
-            mode="json", exclude={"adapter", "registry", "name", "gate", "contamination", "fractions", "fraction"}
+            mode="json", exclude={"adapter", "registry", "name", "gate", "contamination", "fractions", "fraction", "curve"}
         )
         if self.fraction != 1.0:
             out["fraction"] = self.fraction
@@ -107,6 +108,8 @@ class LoraSection(Section):
         if not self.fractions:
             return [self]
         return [
-            self.model_copy(update={"name": fraction_name(self.name, f), "fraction": f, "fractions": None})
+            self.model_copy(
+                update={"name": fraction_name(self.name, f), "fraction": f, "fractions": None, "curve": self.name}
+            )
             for f in self.fractions
         ]

