@@ -65,11 +65,11 @@ def record_adapter(
     path = run_dir / RUN_FILE
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) if (folder / META_FILE).is_file() else {}
-    curve = json.loads((folder / LOSS_FILE).read_text(encoding="utf-8")) if (folder / LOSS_FILE).is_file() else []
+    losses = json.loads((folder / LOSS_FILE).read_text(encoding="utf-8")) if (folder / LOSS_FILE).is_file() else []
     prev = data.setdefault("adapters", {}).get(ref.name, {})
     arms = sorted({*prev.get("arms", []), arm})
     data["adapters"][ref.name] = {
-        "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": curve,
+        "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": losses,
         "arms": arms, "fraction": fraction, "curve": curve,
     }
     tmp = run_dir / f".{RUN_FILE}.tmp"

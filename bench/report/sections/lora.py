@@ -89,7 +89,8 @@ def lora_section(rd: RunData) -> str:
 def _pick(rows: list[ArmSummary], task: str, arm: str) -> ArmSummary | None:
     hits = [s for s in rows if s.task == task and s.arm == arm]
     ref = [s for s in hits if s.judge.startswith("reference")]
-    return (ref or hits or [None])[0]
+    best = ref or hits
+    return best[0] if best else None
 
 
 def _ci(s: ArmSummary | None) -> str:
