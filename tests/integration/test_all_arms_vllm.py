@@ -51,3 +51,5 @@ def test_every_arm_on_one_vllm_engine(tiny_model: Path, tmp_path: Path) -> None:
     report = (res.run_dir / "report.md").read_text()
     assert "## Learning curve" in report and "lora:curve-p50" in report
     assert "trained on" in report and "doc-train-2" in report
+    html = (res.run_dir / "report.html").read_text()
+    assert 'src="learning_curve.png"' not in html and html.count("data:image/png;base64,") >= 2

@@ -101,3 +101,32 @@ def test_study_config_has_fixed_prompt_arms_and_document_lora(tmp_path: Path) ->
     vllm_demo = load_config(root / "demo-vllm-cpu.toml")
     assert {"base", "prompt", "rag", "oracle", "lora", "lora:short", "rag+lora", "lora:curve-p100"} <= set(vllm_demo.arms)
     assert vllm_demo.model.backend == "vllm" and vllm_demo.judges[0].model.backend == "vllm"
+
+
+def test_learning_curve_section_table_and_plot(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bench.report.sections.lora import learning_curve_section, lora_section
+    from bench.types import ArmSummary
+
+    def ad(arm: str, n: int, f: float) -> dict[str, object]:
+        return {"ref": {"int_id": 1, "base_model": "m"}, "arms": [arm], "fraction": f, "curve": "c",
+                "training": {"tasks": ["qa"], "n_items": n, "skipped_ids": {"qa": ["q-9"]},
+                             "skipped_too_long": {"qa": 1}, "max_length": 512}}
+
+    def s(arm: str, mean: float, lo: float, hi: float) -> ArmSummary:
+        return ArmSummary(task="qa", arm=arm, judge="reference@1", n=10, n_failed=0, n_unscored=0,
+                          mean=mean, ci_low=lo, ci_high=hi)
+
+    rd = SimpleNamespace(
+        root=tmp_path, selection={"qa": None},
+        files={"lora.json": {"adapters": {"c-p50@1": ad("lora:c-p50", 5, 0.5), "c-p100@2": ad("lora:c-p100", 10, 1.0)}}},
+        summaries=[s("base", 1.0, 0.0, 2.0), s("rag", 4.0, 3.0, 5.0), s("lora:c-p50", 2.0, 1.0, 2.5),
+                   s("lora:c-p100", 7.0, 6.0, 8.0)],
+    )
+    md = learning_curve_section(rd)  # type: ignore[arg-type]
+    assert "| `lora:c-p50` | 5 | 50% | 2.00 [1.00, 2.50] | below (CIs apart) |" in md
+    assert "| `lora:c-p100` | 10 | 100% | 7.00 [6.00, 8.00] | above (CIs apart) |" in md
+    assert "rag: 4.00 [3.00, 5.00]" in md and (tmp_path / "learning_curve.png").stat().st_size > 1000
+    lo = lora_section(rd)  # type: ignore[arg-type]
+    assert "qa: 1 (`q-9`) (> 512 tokens)" in lo and "`lora:c-p50` was trained on qa" in lo
