@@ -130,3 +130,21 @@ def test_learning_curve_section_table_and_plot(tmp_path: Path) -> None:
     assert "rag: 4.00 [3.00, 5.00]" in md and (tmp_path / "learning_curve.png").stat().st_size > 1000
     lo = lora_section(rd)  # type: ignore[arg-type]
     assert "qa: 1 (`q-9`) (> 512 tokens)" in lo and "`lora:c-p50` was trained on qa" in lo
+
+
+def test_report_lists_fixed_prompt_variants_with_their_scores() -> None:
+    from types import SimpleNamespace
+
+    from bench.report.sections.prompt import prompt_section
+    from bench.types import ArmSummary
+
+    def s(arm: str, mean: float) -> ArmSummary:
+        return ArmSummary(task="doc", arm=arm, judge="reference@1", n=8, n_failed=0, n_unscored=0,
+                          mean=mean, ci_low=mean - 1, ci_high=mean + 1)
+
+    rd = SimpleNamespace(files={}, config={"templates": {"qfirst": {"query_position": "before", "style": None}}},
+                         summaries=[s("base", 2.0), s("prompt:qfirst", 4.0)])
+    md = prompt_section(rd)  # type: ignore[arg-type]
+    assert "| doc | 2.00 [1.00, 3.00] (n=8) | 4.00 [3.00, 5.00] (n=8) |" in md
+    assert "- `prompt:qfirst`: query_position = 'before'" in md
+    assert prompt_section(SimpleNamespace(files={}, config={}, summaries=[s("base", 1.0)])) == ""  # type: ignore[arg-type]
