@@ -185,6 +185,8 @@ def config_from_dict(
     except ValidationError as e:
         first = e.errors()[0]
         loc, expected = _describe(dict(first))
+        if isinstance(data.get("lora"), dict) and loc.startswith("lora.0"):
+            loc = "lora" + loc[len("lora.0"):]  # one [lora] table: no index in the message
         more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
         raise InputError(source, loc, expected + more, got=first.get("input")) from None
     for i, t in enumerate(cfg.tasks):

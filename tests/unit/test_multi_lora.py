@@ -34,6 +34,7 @@ def test_single_table_is_arm_lora_and_many_tables_are_named() -> None:
     ({"lora": [{"name": "a"}, {"name": "a"}]}, "lora.name", "distinct name"),
     ({"lora": [{"name": "a", "fractions": [0.5, 0.5]}]}, "lora.0.fractions", "must not repeat"),
     ({"lora": [{"name": "a", "fractions": [0.0, 1.0]}]}, "lora.0.fractions", "above 0"),
+    ({"lora": {"rank": 0}}, "field 'lora.rank'", "greater than or equal to 1"),  # one [lora] table: no index
 ])
 def test_bad_arms_and_tables_name_the_field(data: dict[str, object], where: str, what: str) -> None:
     with pytest.raises(InputError) as e:
