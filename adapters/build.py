@@ -17,15 +17,16 @@ from typing import Any
 
 from adapters.registry import NAME_RE, AdapterRef, Registry, check_safetensors_only
 from adapters.train import META_FILE
-from bench.config import ExperimentConfig
+from bench.config import ExperimentConfig, LoraSection
 from bench.errors import RagftError
 from bench.models import fingerprint_model, resolve_model
 
 log = logging.getLogger(__name__)
 
 
-def adapter_key(base_fp: str, data_hash: str, cfg: ExperimentConfig) -> str:
-    ident = {"base": base_fp, "data": data_hash, "lora": cfg.lora.training_identity(), "dtype": cfg.model.dtype}
+def adapter_key(base_fp: str, data_hash: str, cfg: ExperimentConfig, lc: LoraSection | None = None) -> str:
+    lc = lc or cfg.lora_for(None)
+    ident = {"base": base_fp, "data": data_hash, "lora": lc.training_identity(), "dtype": cfg.model.dtype}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -55,9 +56,12 @@ def register_folder(registry: Registry, folder: Path, *, base_fp: str, prefix: s
     )
 
 
-def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[AdapterRef, Path]:
-    """The adapter for ``cfg`` (registered, checked against the served base model) and its folder."""
-    lc = cfg.lora
+def ensure_adapter(
+    cfg: ExperimentConfig, lc: LoraSection | None = None, *, console: Any = None
+) -> tuple[AdapterRef, Path]:
+    """The adapter ``lc`` of ``cfg`` (default: the first [lora] table), registered and checked against
+    the served base model, and its folder."""
+    lc = lc or cfg.lora_for(None)
     registry = Registry.default(cfg.resolve_path(lc.registry) if lc.registry else None)
     model_path = resolve_model(cfg.model.id)
     base_fp = fingerprint_model(model_path)
@@ -66,7 +70,7 @@ def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[Adapt
             return registry.load(lc.adapter, served_model=base_fp)
         folder = cfg.resolve_path(lc.adapter)
         if not folder.is_dir():
-            raise RagftError(f"{cfg.source}: lora.adapter '{lc.adapter}' is neither a registry name nor a folder ({folder})")
+            raise RagftError(f"{cfg.source}: lora '{lc.name}' adapter '{lc.adapter}' is neither a registry name nor a folder ({folder})")
         ref = register_folder(registry, folder, base_fp=base_fp, prefix=lc.name)
         return registry.load(ref.name, served_model=base_fp)
 
@@ -74,22 +78,24 @@ def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[Adapt
     from adapters.train import train_adapter
 
     tok = _load_tokenizer(model_path)
-    items, skipped = build_training_items(cfg, tok)
+    items, skipped = build_training_items(cfg, tok, lc)
     data_hash = train_data_hash(items)
-    key = adapter_key(base_fp, data_hash, cfg)
+    key = adapter_key(base_fp, data_hash, cfg, lc)
     out = registry.root / "trained" / key
     if not ((out / META_FILE).is_file() and (out / "adapter_model.safetensors").is_file()):
         if console is not None:
             console.print(
-                f"[bold]Training LoRA adapter[/] ({len(items)} items from "
+                f"[bold]Training LoRA adapter {lc.name}[/] ({len(items)} items from "
                 f"{', '.join(sorted({i.task for i in items}))}; r={lc.rank}) → {out}"
             )
         meta = {
             "base_model": base_fp, "base_model_path": model_path, "train_data_hash": data_hash,
             "config": lc.training_identity(), "tasks": sorted({i.task for i in items}),
-            "skipped_too_long": skipped,
+            "skipped_too_long": {k: len(v) for k, v in skipped.items()}, "skipped_ids": skipped,
+            "max_length": lc.max_length if lc.max_length is not None else cfg.model.max_model_len,
+            "fraction": lc.fraction,
         }
-        res = train_adapter(cfg, model_path, items, out, tokenizer=tok, meta=meta)
+        res = train_adapter(cfg, model_path, items, out, tokenizer=tok, meta=meta, lc=lc)
         if console is not None:
             console.print(f"trained {res.steps} steps in {res.train_seconds:.0f} s")
     ref = register_folder(registry, out, base_fp=base_fp, prefix=lc.name)

@@ -3,7 +3,11 @@ the ``lora`` arm sends at evaluation (the base template, the task's few-shot exa
 own rendering via ``bench.prompts.render_prompt`` + ``ensure_bos``), followed by the reference
 answer and EOS as the target.
 
-Example: ``items = build_training_items(load_config("configs/demo.toml"), tokenizer)``
+Items longer than ``max_length`` (default: the model's ``max_model_len``) are skipped, counted
+and named; a ``fraction`` below 1 keeps a seeded, nested share of the training examples (the
+points of a learning curve train on growing supersets of the same items).
+
+Example: ``items, skipped = build_training_items(cfg, tokenizer, cfg.lora_for("short"))``
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import random
 from dataclasses import dataclass
 from typing import Any
 
-from bench.config import ExperimentConfig, TaskSection
+from bench.config import ExperimentConfig, LoraSection, TaskSection
 from bench.errors import RagftError
 from bench.prompts import ensure_bos, render_prompt
 from bench.types import Example
@@ -38,18 +44,19 @@ class TrainItem:
         return len(self.prompt_ids) + len(self.answer_ids)
 
 
-def training_tasks(cfg: ExperimentConfig) -> list[TaskSection]:
-    """The tasks whose train split trains the adapter (``lora.tasks``; default: every qa and quiz task)."""
+def training_tasks(cfg: ExperimentConfig, lc: LoraSection | None = None) -> list[TaskSection]:
+    """The tasks whose train split trains the adapter (``tasks``; default: every task with a train split)."""
+    lc = lc or cfg.lora_for(None)
     by_name = {t.name: t for t in cfg.tasks}
-    if cfg.lora.tasks is not None:
-        unknown = [n for n in cfg.lora.tasks if n not in by_name]
+    if lc.tasks is not None:
+        unknown = [n for n in lc.tasks if n not in by_name]
         if unknown:
             raise RagftError(
-                f"{cfg.source}: lora.tasks names {unknown}, which are not tasks of this config "
+                f"{cfg.source}: lora '{lc.name}' tasks names {unknown}, which are not tasks of this config "
                 f"(tasks: {', '.join(by_name)})"
             )
-        return [by_name[n] for n in cfg.lora.tasks]
-    return [tc for tc in cfg.tasks if load_task(tc, cfg).kind != "document"]
+        return [by_name[n] for n in lc.tasks]
+    return [tc for tc in cfg.tasks if load_task(tc, cfg).splits.get("train")]
 
 
 def train_examples(cfg: ExperimentConfig, tc: TaskSection) -> tuple[list[Example], list[Example], Any]:
@@ -63,45 +70,63 @@ def train_examples(cfg: ExperimentConfig, tc: TaskSection) -> tuple[list[Example
     return [e for e in train if e.id not in shot_ids and e.reference], shots, task
 
 
-def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[TrainItem], dict[str, int]]:
-    """Rendered, tokenized items of every training task, and counts of items skipped as too long."""
+def selected_examples(cfg: ExperimentConfig, lc: LoraSection) -> list[tuple[TaskSection, Example, list[Example], Any]]:
+    """(task config, example, few-shot examples, task) of every item the adapter trains on: all train
+    items of its tasks, or a seeded share ``fraction`` of them; smaller shares are subsets of larger ones."""
+    rows = []
+    for tc in training_tasks(cfg, lc):
+        examples, shots, task = train_examples(cfg, tc)
+        rows += [(tc, ex, shots, task) for ex in examples]
+    if lc.fraction >= 1.0:
+        return rows
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][0].name, rows[i][1].id))
+    random.Random(lc.seed).shuffle(order)
+    keep = set(order[: max(1, math.ceil(lc.fraction * len(rows)))])
+    return [r for i, r in enumerate(rows) if i in keep]
+
+
+def build_training_items(
+    cfg: ExperimentConfig, tokenizer: Any, lc: LoraSection | None = None
+) -> tuple[list[TrainItem], dict[str, list[str]]]:
+    """Rendered, tokenized items of the adapter's training examples, and the ids of those skipped as
+    too long (by task). The length limit is ``max_length``, default the model's ``max_model_len``."""
+    lc = lc or cfg.lora_for(None)
+    limit = lc.max_length if lc.max_length is not None else cfg.model.max_model_len
     items: list[TrainItem] = []
-    skipped: dict[str, int] = {}
+    skipped: dict[str, list[str]] = {}
     eos = tokenizer.eos_token_id
     if eos is None:
         raise RagftError("the model's tokenizer has no EOS token; cannot mark where an answer ends")
-    for tc in training_tasks(cfg):
-        examples, shots, task = train_examples(cfg, tc)
+    for tc, ex, shots, task in selected_examples(cfg, lc):
         template = base_template(tc, task)
-        for ex in examples:
-            prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
-            p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)
-            answer = ex.reference or ""
-            a_ids = [*tokenizer(answer, add_special_tokens=False)["input_ids"], int(eos)]
-            item = TrainItem(tc.name, ex.id, p_ids, a_ids, prompt, answer)
-            if len(item) > cfg.lora.max_length:
-                skipped[tc.name] = skipped.get(tc.name, 0) + 1
-                continue
-            items.append(item)
-    for name, n in skipped.items():
-        log.warning("lora: skipped %d item(s) of task %s longer than lora.max_length=%d tokens", n, name, cfg.lora.max_length)
+        prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
+        p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)
+        answer = ex.reference or ""
+        a_ids = [*tokenizer(answer, add_special_tokens=False)["input_ids"], int(eos)]
+        item = TrainItem(tc.name, ex.id, p_ids, a_ids, prompt, answer)
+        if len(item) > limit:
+            skipped.setdefault(tc.name, []).append(ex.id)
+            continue
+        items.append(item)
+    what = "lora.max_length" if lc.max_length is not None else "model.max_model_len"
+    for name, ids in skipped.items():
+        log.warning("lora %s: skipped %d item(s) of task %s longer than %s=%d tokens: %s",
+                    lc.name, len(ids), name, what, limit, ", ".join(ids[:10]))
     if not items:
         raise RagftError(
-            f"{cfg.source}: no training items fit lora.max_length={cfg.lora.max_length} tokens "
-            f"(skipped: {skipped or 'none available'})"
+            f"{cfg.source}: lora '{lc.name}': no training items fit {what}={limit} tokens "
+            f"(skipped: {({k: len(v) for k, v in skipped.items()}) or 'none available'})"
         )
     return items, skipped
 
 
-def training_texts(cfg: ExperimentConfig) -> list[tuple[str, str]]:
+def training_texts(cfg: ExperimentConfig, lc: LoraSection | None = None) -> list[tuple[str, str]]:
     """(source, text) pairs of what the adapter saw, item by item (question, context, answer),
     for the contamination check. The shared template text is left out: it is in every prompt."""
     out: list[tuple[str, str]] = []
-    for tc in training_tasks(cfg):
-        examples, _shots, _task = train_examples(cfg, tc)
-        for ex in examples:
-            text = "\n".join(x for x in (ex.question, ex.context or "", ex.reference or "") if x)
-            out.append((f"lora-train:{tc.name}/{ex.id}", text))
+    for tc, ex, _shots, _task in selected_examples(cfg, lc or cfg.lora_for(None)):
+        text = "\n".join(x for x in (ex.question, ex.context or "", ex.reference or "") if x)
+        out.append((f"lora-train:{tc.name}/{ex.id}", text))
     return out
 
 

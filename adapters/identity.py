@@ -56,14 +56,21 @@ def spec_for_folder(
     return adapter_spec(*reg.load(ref.name, served_model=fp))
 
 
-def record_adapter(run_dir: Path, ref: AdapterRef, folder: Path) -> None:
-    """Add the adapter (identity, training metadata, loss curve) to the run's ``lora.json``."""
+def record_adapter(
+    run_dir: Path, ref: AdapterRef, folder: Path, *, arm: str = "lora", fraction: float = 1.0,
+    curve: str | None = None,
+) -> None:
+    """Add the adapter (identity, training metadata, loss curve, the arm that serves it) to the
+    run's ``lora.json``."""
     path = run_dir / RUN_FILE
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8")) if (folder / META_FILE).is_file() else {}
-    curve = json.loads((folder / LOSS_FILE).read_text(encoding="utf-8")) if (folder / LOSS_FILE).is_file() else []
-    data.setdefault("adapters", {})[ref.name] = {
-        "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": curve,
+    losses = json.loads((folder / LOSS_FILE).read_text(encoding="utf-8")) if (folder / LOSS_FILE).is_file() else []
+    prev = data.setdefault("adapters", {}).get(ref.name, {})
+    arms = sorted({*prev.get("arms", []), arm})
+    data["adapters"][ref.name] = {
+        "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": losses,
+        "arms": arms, "fraction": fraction, "curve": curve,
     }
     tmp = run_dir / f".{RUN_FILE}.tmp"
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

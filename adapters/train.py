@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.data import TrainItem
-from bench.config import ExperimentConfig
+from bench.config import ExperimentConfig, LoraSection
 from bench.errors import MissingDependencyError, RagftError
 
 log = logging.getLogger(__name__)
@@ -96,13 +96,14 @@ def _device_and_dtype(cfg: ExperimentConfig) -> tuple[str, str]:
     return device, dtype
 
 
-def load_base_for_training(cfg: ExperimentConfig, model_path: str) -> Any:
+def load_base_for_training(cfg: ExperimentConfig, model_path: str, lc: LoraSection | None = None) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
+    lc = lc or cfg.lora_for(None)
     device, dtype = _device_and_dtype(cfg)
     kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "use_safetensors": True}
-    if cfg.lora.qlora:
+    if lc.qlora:
         if device != "cuda" or not torch.cuda.is_available():
             raise RagftError(
                 "lora.qlora = true needs a CUDA GPU (bitsandbytes 4-bit); this machine has none. "
@@ -122,11 +123,11 @@ def load_base_for_training(cfg: ExperimentConfig, model_path: str) -> Any:
         model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     except OSError as e:
         raise RagftError(f"cannot load model '{model_path}' for training: {e}") from None
-    if cfg.lora.qlora:
+    if lc.qlora:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
-            model, use_gradient_checkpointing=cfg.lora.gradient_checkpointing
+            model, use_gradient_checkpointing=lc.gradient_checkpointing
         )
     return model
 
@@ -140,6 +141,7 @@ def train_adapter(
     tokenizer: Any,
     meta: dict[str, Any] | None = None,
     callbacks: list[Any] | None = None,
+    lc: LoraSection | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on ``items`` and save it (safetensors) to ``out_dir``.
 
@@ -150,11 +152,11 @@ def train_adapter(
     from transformers import Trainer, TrainerCallback, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    lc = cfg.lora
+    lc = lc or cfg.lora_for(None)
     device, dtype = _device_and_dtype(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out_dir / "checkpoints"
-    model = load_base_for_training(cfg, model_path)
+    model = load_base_for_training(cfg, model_path, lc)
     missing = [m for m in lc.target_modules if not any(n.endswith(m) for n, _ in model.named_modules())]
     if missing:
         raise RagftError(

@@ -10,6 +10,7 @@ Example: ``python -c "from bench.registry import describe; print(describe('arm')
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,10 +33,12 @@ TABLES: dict[Kind, dict[str, Entry]] = {
     "arm": {
         "base": Entry("bench.arms.base:BaseArm",
                       "plain prompt: task instruction, fixed few-shot examples from train, the question"),
-        "prompt": Entry("bench.arms.prompt:PromptArm",
-                        "searched prompt: template and few-shot choice frozen from a dev-split search"),
+        "prompt": Entry("bench.arms.prompt:prompt_arm",
+                        "searched prompt: template and few-shot choice frozen from a dev-split search; "
+                        "prompt:NAME: the fixed template of [templates.NAME]"),
         "lora": Entry("bench.arms.lora:LoraArm",
-                      "base prompt with a LoRA adapter (trained on the train splits) on every request"),
+                      "base prompt with a LoRA adapter (trained on the train splits) on every request; "
+                      "lora:NAME: the [[lora]] table NAME"),
         "rag": Entry("bench.arms.rag:RagArm",
                      "top-k passages from hybrid BM25 + dense retrieval before the question", "rag"),
         "oracle": Entry("bench.arms.oracle:OracleArm",
@@ -74,6 +77,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
         "judge": Entry("bench.report.sections.judge:llm_judge_section"),
         "contamination": Entry("bench.report.sections.contamination:contamination_section"),
         "lora": Entry("bench.report.sections.lora:lora_section"),
+        "learning_curve": Entry("bench.report.sections.lora:learning_curve_section"),
         "retrieval": Entry("bench.report.sections.retrieval:retrieval_section"),
         "outputs": Entry("bench.report.sections.outputs:outputs_section"),
     },
@@ -122,15 +126,39 @@ def describe(kind: Kind) -> dict[str, str]:
     return {k: v.description for k, v in TABLES[kind].items()}
 
 
+# arm components that take a variant name: ``lora:NAME`` (a [[lora]] table), ``prompt:NAME`` (a fixed template)
+VARIANT_ARMS = {"lora", "prompt"}
+_VARIANT_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def arm_kind(part: str) -> str:
+    """The registered arm of a component: ``lora:v1`` -> ``lora``."""
+    return part.split(":", 1)[0].strip()
+
+
+def arm_variant(part: str) -> str | None:
+    """The variant of a component: ``lora:v1`` -> ``v1``; ``lora`` -> None."""
+    return part.split(":", 1)[1].strip() if ":" in part else None
+
+
 def arm_parts(arm: str) -> list[str]:
-    """The components of an arm name (``rag+lora`` -> ``["rag", "lora"]``); unknown ones are an error."""
+    """The components of an arm name (``rag+lora:v1`` -> ``["rag", "lora:v1"]``); unknown ones are an error."""
     parts = [p.strip() for p in arm.split("+") if p.strip()]
-    unknown = [p for p in parts if p not in TABLES["arm"]]
-    if not parts or unknown:
+    unknown = [p for p in parts if arm_kind(p) not in TABLES["arm"]]
+    bad = [
+        p for p in parts if ":" in p and (arm_kind(p) not in VARIANT_ARMS or not _VARIANT_RE.match(arm_variant(p) or ""))
+    ]
+    if not parts or unknown or bad:
         raise RagftError(
-            f"unknown arm '{arm}'; arms are {', '.join(TABLES['arm'])} or combinations joined by '+'"
+            f"unknown arm '{arm}'; arms are {', '.join(TABLES['arm'])} or combinations joined by '+' "
+            f"({', '.join(sorted(VARIANT_ARMS))} also as KIND:NAME, NAME of letters, digits, '_' and '-')"
         )
     return parts
+
+
+def arm_kinds(arm: str) -> list[str]:
+    """The registered arms an arm name uses (``rag+lora:v1`` -> ``["rag", "lora"]``)."""
+    return [arm_kind(p) for p in arm_parts(arm)]
 
 
 DIAGNOSTIC_ARMS = {"oracle"}
@@ -138,4 +166,4 @@ DIAGNOSTIC_ARMS = {"oracle"}
 
 def is_diagnostic(arm: str) -> bool:
     """An arm that cannot be deployed (it uses the gold answer's passages), e.g. ``oracle``."""
-    return any(part.strip() in DIAGNOSTIC_ARMS for part in arm.split("+"))
+    return any(arm_kind(part.strip()) in DIAGNOSTIC_ARMS for part in arm.split("+"))

@@ -2,7 +2,9 @@
 per-example ``ArmPlan`` each arm component edits, the ``Arm`` protocol, and ``build_requests``.
 
 An arm name is one or more components joined by ``+`` (``rag+lora``); each component is an
-``Arm`` registered in ``bench.registry`` (kind ``arm``) and applied in order to shared plans.
+``Arm`` registered in ``bench.registry`` (kind ``arm``) and applied in order to shared plans. A
+component may name a variant (``lora:v1``, ``prompt:query_first``): the arm class gets it as
+its ``variant`` argument.
 
 Example: ``requests = build_requests(examples, "rag+lora", ctx)``
 """
@@ -36,7 +38,7 @@ class ArmState:
     """Resources prepared by arms for one task, shared by the arm components of that task."""
 
     adapters: dict[str, AdapterSpec] = field(default_factory=dict)  # adapter name -> identity
-    lora_adapter: str | None = None  # the adapter name the lora arm puts on its requests
+    lora_adapters: dict[str, str] = field(default_factory=dict)  # lora arm component -> adapter name
     prompt_artifact: PromptArtifact | None = None
     prompt_artifact_path: str | None = None
     prompt_artifact_cached: bool = False
@@ -83,8 +85,11 @@ class Arm(Protocol):
         ...
 
 
-def get_arm(name: str) -> Arm:
-    arm: Arm = registry.load("arm", name)()
+def get_arm(part: str) -> Arm:
+    """The arm of one component (``lora:v1`` -> ``LoraArm(variant="v1")``)."""
+    cls = registry.load("arm", registry.arm_kind(part))
+    variant = registry.arm_variant(part)
+    arm: Arm = cls(variant=variant) if variant is not None else cls()
     return arm
 
 

@@ -1,11 +1,13 @@
-"""The ``lora`` arm: the base prompt, with the run's LoRA adapter on every request.
+"""The ``lora`` arm: the base prompt, with a LoRA adapter on every request.
 
-It only sets ``ArmPlan.adapter``, so it composes with arms that edit the prompt or context
-(``rag+lora``). ``prepare`` trains or reuses the adapter (``adapters.build.ensure_adapter``),
-hands its identity to the runner through ``ctx.state.adapters``, records it in ``lora.json``,
-writes the contamination check for the task and the training time as a fixed cost.
+``lora`` uses the first ``[lora]`` table's adapter; ``lora:NAME`` the ``[[lora]]`` table named
+NAME (or one point ``NAME-pPCT`` of a learning curve). It only sets ``ArmPlan.adapter``, so it
+composes with arms that edit the prompt or context (``rag+lora:v1``). ``prepare`` trains or
+reuses the adapter (``adapters.build.ensure_adapter``), hands its identity to the runner through
+``ctx.state.adapters`` (every adapter of the run is then served by one engine), records it in
+``lora.json``, writes the contamination check for the task and the training time as a fixed cost.
 
-Example: ``ragft run configs/demo.toml --arms lora``
+Example: ``ragft run configs/demo.toml --arms lora --arms lora:short``
 """
 
 from __future__ import annotations
@@ -23,38 +25,44 @@ class LoraArm:
     name = "lora"
     needs_model = False
 
+    def __init__(self, variant: str | None = None) -> None:
+        self.variant = variant
+        self.component = f"lora:{variant}" if variant else "lora"
+
     def prepare(self, ctx: ArmContext) -> None:
-        if ctx.state.lora_adapter is not None:
+        if self.component in ctx.state.lora_adapters:
             return
         from rich.console import Console
 
-        texts = training_texts(ctx.cfg)
+        lc = ctx.cfg.lora_for(self.variant)
+        texts = training_texts(ctx.cfg, lc)
         seen = {src.split(":", 1)[1] for src, _ in texts}
         evaluated = {f"{ctx.task.name}/{e.id}" for e in ctx.task.split(ctx.task_cfg.split)}
         if seen & evaluated:
             raise RagftError(
-                f"refusing to evaluate the lora arm on items its adapter trains on: task '{ctx.task.name}' "
-                f"split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); adapters train on train splits only"
+                f"refusing to evaluate the {self.component} arm on items its adapter trains on: task "
+                f"'{ctx.task.name}' split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); "
+                "adapters train on train splits only"
             )
-        ref, folder = ensure_adapter(ctx.cfg, console=Console(stderr=True))
+        ref, folder = ensure_adapter(ctx.cfg, lc, console=Console(stderr=True))
         ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
-        ctx.state.lora_adapter = ref.name
-        record_adapter(ctx.run_dir, ref, folder)
-        c = ctx.cfg.lora.contamination
+        ctx.state.lora_adapters[self.component] = ref.name
+        record_adapter(ctx.run_dir, ref, folder, arm=self.component, fraction=lc.fraction, curve=lc.curve)
+        c = ctx.cfg.contamination
         record_contamination(
             ctx.run_dir, ctx.task.name, f"lora:{ref.name}", texts, ctx.task.split(ctx.task_cfg.split),
             n=c.ngram, threshold=c.threshold,
         )
         # one adapter serves every task: a shared fixed cost (re-recorded, not added, on cache reuse)
         record_fixed_cost(
-            ctx.run_dir, arm="lora", task=None, kind="lora_training",
+            ctx.run_dir, arm=self.component, task=None, kind="lora_training",
             seconds=float(ref.metrics.get("train_seconds", 0.0)), device=current_device(),
             note=f"adapter {ref.name}",
         )
 
     def apply(self, ctx: ArmContext, plans: list[ArmPlan]) -> None:
-        name = ctx.state.lora_adapter
+        name = ctx.state.lora_adapters.get(self.component)
         if not name:
-            raise RagftError("the lora arm was applied before prepare(): no adapter for this task")
+            raise RagftError(f"the {self.component} arm was applied before prepare(): no adapter for this task")
         for p in plans:
             p.adapter = name

@@ -5,6 +5,10 @@ as a fixed cost; ``apply`` refuses items the search saw (dev items and few-shot 
 sets the template and few-shot examples, writes ``prompt_search.json`` into the run dir (template,
 dev scores, search log, few-shot texts) and checks the few-shot texts for contamination.
 
+``prompt:NAME`` is a fixed variant instead: the base template with the fields of the config's
+``[templates.NAME]`` table (e.g. the question before the document, a structured layout); it
+searches nothing.
+
 Example: ``ragft run configs/demo.toml --arms prompt``
 """
 
@@ -20,7 +24,7 @@ from bench.errors import RagftError
 from bench.optimize.artifact import PromptArtifact
 from bench.optimize.search import optimize_task
 from bench.optimize.space import ShotPicker
-from bench.prompts import PromptTemplate, render_completion
+from bench.prompts import PromptTemplate, few_shot_examples, render_completion
 from bench.store.costs import current_device, record_fixed_cost
 from bench.types import Example
 
@@ -75,7 +79,7 @@ class PromptArm:
                 texts[s.id] = {"question": s.question, "context": s.context, "reference": s.reference}
         _write_run_entry(ctx, art, shots_by_example, texts)
         if texts:  # the few-shot texts the prompt shows, against this task's evaluated items
-            c = ctx.cfg.lora.contamination
+            c = ctx.cfg.contamination
             record_contamination(
                 ctx.run_dir, ctx.task.name, "prompt few-shots",
                 [(f"{ctx.task.name}/{sid}", " ".join(str(v) for v in t.values() if v)) for sid, t in texts.items()],
@@ -116,3 +120,36 @@ def _write_run_entry(
     os.replace(tmp, path)
 
 
+
+
+class FixedPromptArm:
+    """``prompt:NAME``: the base template with the fields of ``[templates.NAME]``; no search."""
+
+    name = "prompt"
+    needs_model = False
+
+    def __init__(self, variant: str) -> None:
+        self.variant = variant
+
+    def template(self, ctx: ArmContext) -> PromptTemplate:
+        spec = ctx.cfg.templates.get(self.variant)
+        if spec is None:
+            raise RagftError(f"{ctx.cfg.source}: arm 'prompt:{self.variant}' has no [templates.{self.variant}] table")
+        return ctx.template.model_copy(update={**spec.changes(), "name": self.variant})
+
+    def prepare(self, ctx: ArmContext) -> None:
+        self.template(ctx)
+
+    def apply(self, ctx: ArmContext, plans: list[ArmPlan]) -> None:
+        t = self.template(ctx)
+        shots = ctx.shots
+        if t.shots is not None and t.shots != len(ctx.shots):
+            shots = few_shot_examples(ctx.task.splits.get("train", []), t.shots, ctx.cfg.run.seed)
+        for p in plans:
+            p.template = t
+            p.shots = list(shots)
+
+
+def prompt_arm(variant: str | None = None) -> PromptArm | FixedPromptArm:
+    """The arm of a ``prompt`` component: searched (``prompt``) or fixed (``prompt:NAME``)."""
+    return FixedPromptArm(variant) if variant is not None else PromptArm()

@@ -23,17 +23,19 @@ def train(
     config: Annotated[Path, typer.Argument(help="experiment TOML file with a [lora] section")],
     data_dir: DataDir = None,
 ) -> None:
-    """Train (or reuse from the cache) the config's LoRA adapter on its tasks' train splits and register it."""
+    """Train (or reuse from the cache) every LoRA adapter of the config ([lora] / [[lora]] tables, each
+    learning-curve point) on its tasks' train splits and register it."""
     from adapters.build import ensure_adapter
     from bench.config import load_config
 
     cfg = load_config(config, data_dir=data_dir)
-    ref, folder = ensure_adapter(cfg, console=console)
     out = Console()
-    out.print(f"adapter [bold]{ref.name}[/] (int id {ref.int_id}) at {folder}")
-    if ref.metrics:
-        out.print("  " + ", ".join(f"{k} {v}" for k, v in ref.metrics.items()))
-    out.print(f"  loss curve: {folder / 'loss_curve.json'}")
+    for name, lc in cfg.lora_variants().items():
+        ref, folder = ensure_adapter(cfg, lc, console=console)
+        out.print(f"{name}: adapter [bold]{ref.name}[/] (int id {ref.int_id}) at {folder}")
+        if ref.metrics:
+            out.print("  " + ", ".join(f"{k} {v}" for k, v in ref.metrics.items()))
+        out.print(f"  loss curve: {folder / 'loss_curve.json'}")
 
 
 @app.command()
@@ -42,15 +44,15 @@ def contamination(
     output: Annotated[Path | None, typer.Option(help="write the full result as JSON here")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Character n-gram overlap between the adapter's training items and every task's evaluation items."""
+    """Character n-gram overlap between the adapters' training items and every task's evaluation items."""
     from adapters.contamination import check_overlap, item_text
     from adapters.data import training_texts
     from bench.config import load_config
     from tasks.readers import load_task
 
     cfg = load_config(config, data_dir=data_dir)
-    c = cfg.lora.contamination
-    sources = training_texts(cfg)
+    c = cfg.contamination
+    sources = list(dict.fromkeys(s for lc in cfg.lora_variants().values() for s in training_texts(cfg, lc)))
     table = Table(title=f"contamination: {len(sources)} training items, {c.ngram}-grams, flag ≥ {c.threshold:.0%}")
     for col in ("task", "split", "items", "flagged", "max overlap", "flagged items"):
         table.add_column(col)
@@ -74,13 +76,16 @@ def gate(
     candidate: Annotated[str, typer.Option(help="adapter folder, registry name, or a config TOML whose [lora] trains it")],
     config: Annotated[Path | None, typer.Option(help="the baseline's config file, when its task paths are relative")] = None,
     verdict: Annotated[Path | None, typer.Option(help="also copy the Markdown verdict here (for CI)")] = None,
+    against: Annotated[str | None, typer.Option(
+        help="the baseline arm to compare with: base, lora, or any arm of the run, e.g. lora:v1 "
+             "(default: lora.gate.against, auto = the baseline's lora arm)")] = None,
 ) -> None:
     """Evaluate only the candidate's arm, compare per item with the baseline, exit 1 when it regresses."""
     from bench.engine.gate import run_gate, verdict_markdown
 
     if not baseline.is_dir():
         raise RagftError(f"--baseline {baseline}: no such run directory")
-    r = run_gate(baseline, candidate, config=config, console=console)
+    r = run_gate(baseline, candidate, config=config, against=against, console=console)
     md = verdict_markdown(r)
     out = Console()
     out.print(md, soft_wrap=True, markup=False, highlight=False)

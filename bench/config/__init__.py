@@ -14,19 +14,21 @@ from bench.config.experiment import (
     TaskSection,
     bundled_data_dir,
     config_from_dict,
+    expand_arm,
     load_config,
     new_tokens_for,
 )
 from bench.config.judges import JudgeSpec, judges_from_list, load_judges
-from bench.config.lora import ContaminationSection, GateSection, LoraSection
+from bench.config.lora import ContaminationSection, GateSection, LoraSection, fraction_name
 from bench.config.model import ModelSection, ServerSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.templates import TemplateSection
 
 __all__ = [
     "BUNDLED_PREFIX", "DATA_DIR_ENV", "DATA_PREFIX", "ContaminationSection", "CostSection", "ExperimentConfig",
     "GateSection", "JudgeSection", "JudgeSpec", "LoraSection", "ModelSection", "PromptSearchSection",
-    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "TaskSection",
-    "bundled_data_dir", "config_from_dict", "judges_from_list", "load_config", "load_judges", "new_tokens_for",
+    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "TaskSection", "TemplateSection",
+    "bundled_data_dir", "config_from_dict", "expand_arm", "fraction_name", "judges_from_list", "load_config", "load_judges", "new_tokens_for",
 ]

@@ -15,17 +15,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from bench.config.base import Section
 from bench.config.judges import JudgeSpec
-from bench.config.lora import LoraSection
+from bench.config.lora import ContaminationSection, GateSection, LoraSection
 from bench.config.model import ModelSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.templates import TemplateSection
 from bench.errors import InputError, RagftError
-from bench.registry import arm_parts
+from bench.registry import arm_kind, arm_parts, arm_variant
 from bench.types import Sampling
 
 BUNDLED_PREFIX = "bundled:"
@@ -81,8 +82,40 @@ class ExperimentConfig(Section):
     cost: CostSection = Field(default_factory=CostSection)
     prompt: PromptSearchSection = Field(default_factory=PromptSearchSection)
     judges: list[JudgeSpec] = Field(default_factory=list)  # extra judges (llm, juries); not in the run id
-    lora: LoraSection = Field(default_factory=LoraSection)
+    # one [lora] table or several [[lora]] tables (arm lora:NAME); the first one is arm "lora"
+    lora: list[LoraSection] = Field(default_factory=lambda: [LoraSection()], min_length=1)
+    templates: dict[str, TemplateSection] = Field(default_factory=dict)  # fixed prompts: arm prompt:NAME
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+
+    @field_validator("lora", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+    def lora_variants(self) -> dict[str, LoraSection]:
+        """Every adapter of the run by name (a table with ``fractions`` gives one per fraction)."""
+        return {v.name: v for lc in self.lora for v in lc.variants()}
+
+    def lora_for(self, variant: str | None) -> LoraSection:
+        """The adapter settings of arm ``lora`` (None: the first table) or ``lora:NAME``."""
+        variants = self.lora_variants()
+        if variant is None:
+            return next(iter(variants.values()))
+        if variant not in variants:
+            raise RagftError(
+                f"{self.source}: arm 'lora:{variant}' names no [[lora]] table (adapters: {', '.join(variants)})"
+            )
+        return variants[variant]
+
+    @property
+    def contamination(self) -> ContaminationSection:
+        """Contamination settings (from the first lora table)."""
+        return self.lora[0].contamination
+
+    @property
+    def gate(self) -> GateSection:
+        """``ragft gate`` settings (from the first lora table)."""
+        return self.lora[0].gate
 
     # Not part of the file: where it was read from (for relative paths and messages).
     source: str = Field(default="<memory>", exclude=True)
@@ -161,6 +194,8 @@ def config_from_dict(
     except ValidationError as e:
         first = e.errors()[0]
         loc, expected = _describe(dict(first))
+        if isinstance(data.get("lora"), dict) and loc.startswith("lora.0"):
+            loc = "lora" + loc[len("lora.0"):]  # one [lora] table: no index in the message
         more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
         raise InputError(source, loc, expected + more, got=first.get("input")) from None
     for i, t in enumerate(cfg.tasks):
@@ -180,16 +215,53 @@ def config_from_dict(
                 raise InputError(source, f"tasks.{i}.{key}", f"an existing file or folder ({p})", got=val)
         if t.loader == "jaster" and not t.dataset:
             raise InputError(source, f"tasks.{i}.dataset", "the jaster dataset name (file stem)")
+    loras = [lc.name for lc in cfg.lora]
+    dup_l = sorted({n for n in loras if loras.count(n) > 1})
+    if dup_l:
+        raise InputError(source, "lora.name", "a distinct name for every [[lora]] table", got=dup_l)
     for i, arm in enumerate(cfg.arms):
         try:
-            arm_parts(arm)
+            _check_arm(cfg, arm)
         except RagftError as e:
             raise InputError(source, f"arms.{i}", str(e), got=arm) from None
+    arms = [a for arm in cfg.arms for a in expand_arm(cfg, arm)]
+    if arms != cfg.arms:
+        cfg = cfg.model_copy(update={"arms": list(dict.fromkeys(arms))})
     names = [t.name for t in cfg.tasks]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise InputError(source, "tasks.name", "unique task names", got=sorted(dup))
     return cfg
+
+
+def _check_arm(cfg: ExperimentConfig, arm: str) -> None:
+    for part in arm_parts(arm):
+        kind, variant = arm_kind(part), arm_variant(part)
+        if variant is None:
+            continue
+        if kind == "prompt" and variant not in cfg.templates:
+            known = ", ".join(cfg.templates) or "none"
+            raise RagftError(f"arm '{arm}': no [templates.{variant}] table in this config (templates: {known})")
+        if kind == "lora":
+            names = {lc.name for lc in cfg.lora} | set(cfg.lora_variants())
+            if variant not in names:
+                raise RagftError(f"arm '{arm}': no [[lora]] table named '{variant}' (names: {', '.join(sorted(names))})")
+
+
+def expand_arm(cfg: ExperimentConfig, arm: str) -> list[str]:
+    """An arm naming a learning-curve table (``lora:curve``, or ``lora`` when the first table has
+    ``fractions``) stands for one arm per fraction (``lora:curve-p25`` …); other arms are themselves."""
+    out = [""]
+    expanded = False
+    tables = {lc.name: lc for lc in cfg.lora}
+    for part in arm_parts(arm):
+        choices = [part]
+        if arm_kind(part) == "lora":
+            lc = tables.get(arm_variant(part) or cfg.lora[0].name)
+            if lc is not None and lc.fractions:
+                choices, expanded = [f"lora:{v.name}" for v in lc.variants()], True
+        out = [f"{o}+{c}" if o else c for o in out for c in choices]
+    return out if expanded else [arm]
 
 
 def load_config(path: str | Path, data_dir: str | Path | None = None) -> ExperimentConfig:

@@ -1,5 +1,6 @@
 """The regression gate for CI: evaluate only a candidate adapter's arm and compare it, item by
-item, with a finished baseline run (its base arm, or its previous lora arm).
+item, with a finished baseline run (its base arm, its lora arm, or any named arm such as a
+previous adapter's ``lora:v1``).
 
 Everything but the candidate arm comes from the baseline run's files. Per guarded task the
 paired differences (candidate − reference) get a percentile bootstrap CI; the gate fails when
@@ -7,7 +8,7 @@ the candidate is worse by more than ``lora.gate.margin`` points (and, with
 ``require_significance``, the CI lies below 0), when it fails more items than the reference,
 or when its outputs equal the base model's on every item (an adapter that was not applied).
 
-Example: ``ragft gate --baseline reports/demo-1a2b3c4d --candidate path/to/adapter``
+Example: ``ragft gate --baseline reports/demo-1a2b3c4d --candidate path/to/adapter --against lora:v1``
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from bench.config import ExperimentConfig, config_from_dict, load_config
 from bench.errors import RagftError
+from bench.registry import arm_kind
 from bench.store.rundir import RunStore
 from bench.types import Grade, Prediction
 
@@ -78,8 +80,22 @@ def _baseline_config(baseline: Path, config: Path | None) -> ExperimentConfig:
 
 
 def _without_lora(arm: str) -> str:
-    parts = [p for p in arm.split("+") if p.strip() != "lora"]
+    parts = [p for p in arm.split("+") if arm_kind(p) != "lora"]
     return "+".join(parts) or "base"
+
+
+def _has_lora(arm: str) -> bool:
+    return any(arm_kind(p) == "lora" for p in arm.split("+"))
+
+
+def _as_candidate(arm: str) -> str:
+    """The candidate's arm in its own run: ``rag+lora:v1`` -> ``rag+lora`` (its one adapter)."""
+    return "+".join("lora" if arm_kind(p) == "lora" else p for p in arm.split("+"))
+
+
+def _variant(arm: str) -> str | None:
+    part = next((p for p in arm.split("+") if arm_kind(p) == "lora"), "lora")
+    return part.split(":", 1)[1] if ":" in part else None
 
 
 def _score(g: Grade | None, p: Prediction | None) -> float | None:
@@ -93,6 +109,7 @@ def run_gate(
     candidate: str,
     *,
     config: Path | None = None,
+    against: str | None = None,
     console: Any = None,
 ) -> GateResult:
     """Evaluate the candidate arm on the baseline's items, compare and write ``verdict.md``."""
@@ -108,8 +125,7 @@ def run_gate(
     store = RunStore(baseline)
     selection: dict[str, Any] = store.read_json("selection.json")  # plain dict: the baseline may be older
     base_arms = sorted({a for s in selection.values() for a in s["arms"]})
-    cand_arm = next((a for a in base_arms if "lora" in a.split("+")), "lora")
-    nolora = _without_lora(cand_arm)
+    first_lora = next((a for s in selection.values() for a in s["arms"] if _has_lora(a)), None)
 
     cand_path = Path(candidate).expanduser()
     if candidate.endswith(".toml"):
@@ -118,29 +134,43 @@ def run_gate(
 
         cand_cfg = load_config(cand_path)
         _ref, folder = ensure_adapter(cand_cfg, console=console)
-        registry = str(cand_cfg.resolve_path(cand_cfg.lora.registry)) if cand_cfg.lora.registry else None
-        lora = cand_cfg.lora.model_copy(update={"adapter": str(folder), "registry": registry})
-    elif cand_path.is_dir():
-        lora = cfg.lora.model_copy(update={"adapter": str(cand_path.resolve())})
+        first = cand_cfg.lora_for(None)
+        registry = str(cand_cfg.resolve_path(first.registry)) if first.registry else None
+        lora = first.model_copy(update={"adapter": str(folder), "registry": registry, "fractions": None})
     else:
-        lora = cfg.lora.model_copy(update={"adapter": candidate})  # a registry name
-    gc = lora.gate
+        lc = cfg.lora_for(_variant(first_lora) if first_lora else None)
+        target = str(cand_path.resolve()) if cand_path.is_dir() else candidate  # a folder or a registry name
+        lora = lc.model_copy(update={"adapter": target, "fractions": None, "fraction": 1.0})
+    gc = cfg.gate.model_copy(update={"against": against}) if against else lora.gate
     guarded = gc.tasks if gc.tasks is not None else list(selection)
     unknown = [t for t in guarded if t not in selection]
     if unknown:
         raise RagftError(f"lora.gate.tasks {unknown} are not tasks of the baseline run {baseline}")
-    ref_arm = {"auto": cand_arm if cand_arm in base_arms else nolora, "base": nolora, "lora": cand_arm}[gc.against]
+    if gc.against == "auto":
+        ref_arm = first_lora or "base"
+    elif gc.against == "lora":
+        if first_lora is None:
+            raise RagftError(f"the baseline run has no lora arm to compare with (arms: {', '.join(base_arms)})")
+        ref_arm = first_lora
+    elif gc.against == "base":
+        ref_arm = _without_lora(first_lora) if first_lora else "base"
+    else:
+        ref_arm = gc.against
     if ref_arm not in base_arms:
         raise RagftError(f"the baseline run has no '{ref_arm}' arm to compare with (arms: {', '.join(base_arms)})")
+    cand_arm = _as_candidate(ref_arm) if _has_lora(ref_arm) else _as_candidate(first_lora or "lora")
+    nolora = _without_lora(cand_arm)
+    if nolora not in base_arms:
+        nolora = "base"
 
     # the same items as the baseline: per-task limits = its evaluated counts
     tasks = [
         t.model_copy(update={"limit": len(selection[t.name]["examples"]) or None})
         for t in cfg.tasks if t.name in guarded
     ]
-    tag = hashlib.sha256(candidate.encode()).hexdigest()[:8]
+    tag = hashlib.sha256(f"{candidate}\0{cand_arm}".encode()).hexdigest()[:8]
     gate_cfg = cfg.model_copy(update={
-        "lora": lora, "arms": [cand_arm], "tasks": tasks,
+        "lora": [lora], "arms": [cand_arm], "tasks": tasks,
         "run": cfg.run.model_copy(update={"id": f"candidate-{tag}"}),
     })
     runner = Runner(gate_cfg, output_dir=baseline / "gate", console=console)

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from bench.backends import Backend, load_backend
 from bench.backends.batching import GenOutcome, generate_cached
-from bench.config import ExperimentConfig
+from bench.config import ExperimentConfig, expand_arm
 from bench.engine.plan import Plan, build_plan
 from bench.engine.shuffle import run_shuffle_check
 from bench.errors import RagftError
@@ -94,6 +94,7 @@ class Runner:
         for t in tasks or []:
             if t not in known_tasks:
                 raise RagftError(f"--tasks: no task '{t}' in {cfg.source}; tasks there: {', '.join(known_tasks)}")
+        arms = [x for a in arms or [] for x in expand_arm(cfg, a)] or None  # lora:curve -> its fractions
         for a in arms or []:
             if a not in cfg.arms:
                 raise RagftError(f"--arms: arm '{a}' is not in {cfg.source}; arms there: {', '.join(cfg.arms)}")

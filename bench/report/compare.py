@@ -117,7 +117,43 @@ def compare_runs(run_a: Path, run_b: Path, settings: ReportSection | None = None
                 item_drops.setdefault(k, []).append(eid)
     return {"run_a": run_a.name, "run_b": run_b.name, "pairs": pairs, "only": only,
             "differences": differing_settings(run_a, run_b), "item_drops": item_drops,
-            "settings": settings}
+            "settings": settings, "outputs": output_parity(ra, rb),
+            "backends": [_backend(_get(_load(d, "provenance.json"), "model_fingerprint")) for d in (run_a, run_b)]}
+
+
+def _backend(fingerprint: Any) -> str:
+    return str(fingerprint).split(":", 1)[0] if fingerprint else "?"
+
+
+def output_parity(ra: list[dict[str, Any]], rb: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (task, arm) on items both runs answered: how many outputs are identical, how many differ,
+    and how many identical outputs got different scores (should be none: same text, same judge)."""
+    def answers(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[str, dict[str, float]]]:
+        out: dict[tuple[str, str, str], tuple[str, dict[str, float]]] = {}
+        for r in rows:
+            if r["answer"] is None:
+                continue
+            k = (r["task"], r["arm"], r["example_id"])
+            text, scores = out.setdefault(k, (r["answer"], {}))
+            if r["judge"] and r["score"] is not None:
+                scores[r["judge"]] = float(r["score"])
+        return out
+
+    a, b = answers(ra), answers(rb)
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for k in sorted(set(a) & set(b)):
+        row = table.setdefault(k[:2], {"task": k[0], "arm": k[1], "n": 0, "identical": 0, "differ": 0,
+                                       "score_mismatch": 0, "differing_ids": []})
+        row["n"] += 1
+        (ta, sa), (tb, sb) = a[k], b[k]
+        if ta == tb:
+            row["identical"] += 1
+            shared = set(sa) & set(sb)
+            row["score_mismatch"] += any(sa[j] != sb[j] for j in shared)
+        else:
+            row["differ"] += 1
+            row["differing_ids"].append(k[2])
+    return list(table.values())
 
 
 def _row_status(p: PairedDiff) -> str:
@@ -163,7 +199,30 @@ def render_markdown(c: dict[str, Any]) -> str:
             lines += ["", f"Only in {side}: " + ", ".join(f"{t}/{a}" for t, a in c["only"][side])]
     regs = [p for p in c["pairs"] if _row_status(p) == "REGRESSION"]
     lines += ["", f"**{len(regs)} significant regression(s).**" if regs else "No significant regressions.", ""]
+    lines += _parity_lines(c)
     return "\n".join(lines)
+
+
+def _parity_lines(c: dict[str, Any]) -> list[str]:
+    rows = c.get("outputs") or []
+    if not rows:
+        return []
+    ba, bb = c.get("backends", ["?", "?"])
+    title = f"## Backend parity: {ba} (A) vs {bb} (B)" if ba != bb else "## Identical outputs"
+    n = sum(r["n"] for r in rows)
+    differ = sum(r["differ"] for r in rows)
+    mismatch = sum(r["score_mismatch"] for r in rows)
+    lines = [title, "",
+             f"Greedy outputs of the items both runs answered: **{differ} of {n} differ** between the runs; "
+             f"{mismatch} item(s) with identical outputs got different scores (expected 0). A score "
+             "difference in the table above comes only from the differing items.", "",
+             "| task | arm | items | identical | differ | identical but scored differently | differing items |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        ids = ", ".join(f"`{x}`" for x in r["differing_ids"][:4]) + (" …" if len(r["differing_ids"]) > 4 else "")
+        lines.append(f"| {r['task']} | {r['arm']} | {r['n']} | {r['identical']} | {r['differ']} | "
+                     f"{r['score_mismatch']} | {ids or '—'} |")
+    return [*lines, ""]
 
 
 def render_html(c: dict[str, Any]) -> str:

@@ -104,6 +104,20 @@ def plots(a: Analysis) -> dict[str, str]:
     return out
 
 
+def _inline_images(html: str, run_dir: Path) -> str:
+    """``<img src="x.png">`` of a PNG a section wrote into the run directory -> a data: URI (the page
+    loads nothing, not even local files)."""
+    import re
+
+    def sub(m: re.Match[str]) -> str:
+        p = run_dir / m.group(1)
+        if "/" in m.group(1) or not p.is_file():
+            return m.group(0)
+        return 'src="data:image/png;base64,' + base64.b64encode(p.read_bytes()).decode() + '"'
+
+    return re.sub(r'src="([A-Za-z0-9_.\-]+\.png)"', sub, html)
+
+
 def _corpus_passages(config: dict[str, Any], wanted: set[str], config_source: str | None) -> dict[str, str]:
     """Texts of the retrieved passage ids, from the tasks' corpora when they can be found
     (relative corpus paths are relative to the config file named in provenance.json)."""
@@ -184,7 +198,7 @@ def render_html(
         overall={"en": md.renderInline(a.overall_en), "ja": md.renderInline(a.overall_ja)},
         rule={"en": md.renderInline(a.rule_en), "ja": md.renderInline(a.rule_ja)},
         show_en=lang in ("en", "both"), show_ja=lang in ("ja", "both"),
-        plots={"forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[md.render(s) for s in sections_md],
+        plots={"forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[_inline_images(md.render(s), a.run_dir) for s in sections_md],
         browser_json=data,
     )
 

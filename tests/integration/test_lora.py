@@ -208,3 +208,36 @@ def test_unknown_adapter_is_an_error_and_qlora_needs_a_gpu(tiny_model: Path, tmp
     cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"device": "cpu"})})
     with pytest.raises(RagftError, match="CUDA GPU"):
         load_base_for_training(cfg, str(tiny_model))
+
+
+@pytest.mark.slow
+def test_two_adapters_in_one_run_and_gate_against_a_named_adapter(tiny_model: Path, tmp_path: Path) -> None:
+    """[[lora]] v1 (learns the mapping) and v0 (1 step) served together on the hf backend; the gate
+    compares candidates with the baseline's lora:v1 arm (--against), not with base."""
+    from bench.cli import app
+
+    data = make_quiz(tmp_path / "good")
+    cfg = write_cfg(tmp_path / "base.toml", data, tiny_model, arms='["base", "lora:v1", "lora:v0"]')
+    text = cfg.read_text().replace("[lora]\nname = \"kind\"", "[[lora]]\nname = \"v1\"")
+    text += '\n[[lora]]\nname = "v0"\nrank = 4\nlearning_rate = 0.01\nmax_steps = 1\nbatch_size = 8\n'
+    cfg.write_text(text)
+    res = Runner(load_config(cfg), output_dir=tmp_path / "out").run()
+    sc = scores(res.run_dir)
+    assert sc["lora:v1"] >= sc["base"] + 3.0, sc
+    assert len(res.adapters) == 2 and {a.rank for a in res.adapters.values()} == {4, 8}
+    report = (res.run_dir / "report.md").read_text()
+    assert "`lora:v1`" in report and "`lora:v0`" in report and "was trained on kind" in report
+
+    import bench.cli.adapters  # noqa: F401  (registers the commands)
+
+    cli = CliRunner()
+    bad = write_cfg(tmp_path / "bad.toml", make_quiz(tmp_path / "bad", shuffle=True), tiny_model)
+    r = cli.invoke(app, ["gate", "--baseline", str(res.run_dir), "--candidate", str(bad), "--against", "lora:v1"])
+    assert r.exit_code == 1 and "worse than lora:v1" in r.output, r.output
+    assert "| kind | lora:v1 |" in r.output
+    # against the weak adapter lora:v0, a good candidate passes
+    good = write_cfg(tmp_path / "good.toml", data, tiny_model, seed=1)
+    r = cli.invoke(app, ["gate", "--baseline", str(res.run_dir), "--candidate", str(good), "--against", "lora:v0"])
+    assert r.exit_code == 0 and "| kind | lora:v0 |" in r.output, r.output
+    r = cli.invoke(app, ["gate", "--baseline", str(res.run_dir), "--candidate", str(good), "--against", "lora:v9"])
+    assert r.exit_code != 0 and "no 'lora:v9' arm" in f"{r.output}{r.exception}", r.output

@@ -122,7 +122,7 @@ def test_lora_arm_only_sets_the_adapter(tmp_path: Path) -> None:
     tc = cfg.tasks[2]
     task = load_task(tc, cfg)
     ctx = ArmContext(cfg=cfg, task=task, task_cfg=tc, shots=[], template=PromptTemplate.for_kind(task.kind, task.instruction),
-                     new_tokens=4, run_dir=tmp_path, state=ArmState(lora_adapter="quiz-r8@abcdef"))
+                     new_tokens=4, run_dir=tmp_path, state=ArmState(lora_adapters={"lora": "quiz-r8@abcdef"}))
     exs = task.split("test")
     base = build_requests(exs, "base", ctx)
     both = build_requests(exs, "base+lora", ctx)
@@ -156,4 +156,5 @@ def test_demo_config_has_the_lora_arm() -> None:
     from bench.config import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.toml")
-    assert "lora" in cfg.arms and cfg.lora.tasks == ["minato_choice"]
+    assert "lora" in cfg.arms and cfg.lora_for(None).tasks == ["minato_choice"]
+    assert "lora:short" in cfg.arms and cfg.lora_for("short").tasks == ["minato_short"]

@@ -38,6 +38,13 @@ def test_compare_flags_regression(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert p.n == 20 and p.diff is not None and p.diff < -5 and p.significant
     assert c["differences"] == []
     assert len(c["item_drops"][("qa", "base", p.judge)]) == 17
+    # output parity: the 3 items B answers like A are identical, the other 17 differ, and are named
+    (row,) = c["outputs"]
+    assert (row["n"], row["identical"], row["differ"], row["score_mismatch"]) == (20, 3, 17, 0)
+    assert "te-00" not in row["differing_ids"] and len(row["differing_ids"]) == 17
+    from bench.report.compare import render_markdown
+
+    assert "**17 of 20 differ**" in render_markdown(c)
 
 
 def test_compare_cli_and_incomparable_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,11 +28,34 @@ def _ci(s: dict[str, Any] | None) -> str:
     return f"{s['mean']:.2f}{ci} (n={s['n']})"
 
 
+def fixed_variants(rd: RunData) -> list[str]:
+    """The ``prompt:NAME`` arms: what each template changes, and its test score per task vs base."""
+    templates: dict[str, dict[str, Any]] = rd.config.get("templates") or {}
+    summ = [s.model_dump(mode="json") for s in rd.summaries]
+    used = [n for n in templates if any(s["arm"] == f"prompt:{n}" for s in summ)]
+    if not used:
+        return []
+    tasks = list(dict.fromkeys(s["task"] for s in summ))
+    lines = ["", "### Fixed prompt variants (`prompt:NAME`)", "",
+             "The base template with the changes listed; nothing searched. Test means 0–10 with 95% CIs.", "",
+             "| task | base | " + " | ".join(f"`prompt:{n}`" for n in used) + " |",
+             "|---|---|" + "---|" * len(used)]
+    for t in tasks:
+        pick = {s["arm"]: s for s in summ if s["task"] == t}
+        lines.append(f"| {t} | {_ci(pick.get('base'))} | " + " | ".join(_ci(pick.get(f"prompt:{n}")) for n in used) + " |")
+    lines.append("")
+    for n in used:
+        changes = ", ".join(f"{k} = {v!r}" for k, v in templates[n].items() if v is not None)
+        lines.append(f"- `prompt:{n}`: {changes or 'no change'}")
+    return lines
+
+
 def prompt_section(rd: RunData) -> str:
     """The prompt arm's section: chosen template in full, dev (chosen vs base) and test scores."""
     data: dict[str, Any] | None = rd.files.get(RUN_FILE)
     if data is None:
-        return ""
+        fixed = fixed_variants(rd)
+        return "\n".join(["## Prompt variants", *fixed]) + "\n" if fixed else ""
     summ: list[dict[str, Any]] = [s.model_dump(mode="json") for s in rd.summaries]
     lines = [
         "## Prompt search (`prompt` arm)", "",
@@ -74,4 +97,5 @@ def prompt_section(rd: RunData) -> str:
             lines += ["", "| candidate (all dev items) | dev mean | failed | unscored |", "|---|---:|---:|---:|"]
             for name, sc in sorted(scores.items(), key=lambda kv: -(kv[1].get("rank") or 0.0)):
                 lines.append(f"| `{name}` | {_f(sc.get('mean'))} | {sc.get('n_failed')} | {sc.get('n_unscored')} |")
+    lines += fixed_variants(rd)
     return "\n".join(lines) + "\n"
