@@ -24,6 +24,7 @@ from bench.config.model import ModelSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.tracking import TrackingSection
 from bench.errors import InputError, RagftError
 from bench.registry import arm_parts
 from bench.types import Sampling
@@ -74,6 +75,7 @@ class ExperimentConfig(Section):
     judges: list[JudgeSpec] = Field(default_factory=list)  # extra judges (llm, juries); not in the run id
     lora: LoraSection = Field(default_factory=LoraSection)
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+    tracking: TrackingSection = Field(default_factory=TrackingSection)  # not in the run id
 
     # Not part of the file: where it was read from (for relative paths and messages).
     source: str = Field(default="<memory>", exclude=True)

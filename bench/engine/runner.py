@@ -59,6 +59,8 @@ class Runner:
         backend: Backend | None = None,
         output_dir: Path | None = None,
         console: Console | None = None,
+        mlflow: bool | None = None,
+        verbose: bool = False,
     ) -> None:
         self.cfg = cfg
         self.limit = limit
@@ -74,6 +76,8 @@ class Runner:
         self._given = backend
         self.output_dir = output_dir or Path(cfg.run.output_dir)
         self.console = console or Console(stderr=True)
+        self.mlflow = cfg.tracking.mlflow if mlflow is None else mlflow  # --mlflow / [tracking] mlflow
+        self.verbose = verbose  # True: the backend's own log lines (vLLM) on the terminal
 
     def run(self) -> RunResult:
         cfg = self.cfg
@@ -119,6 +123,11 @@ class Runner:
                 h.close()
         result.summaries = write_reports(store.root).summaries
         self._say_done(result)
+        if self.mlflow:
+            from bench.tracking import log_run
+
+            rid = log_run(store.root, self.cfg.tracking, adapters=result.adapters)
+            self.console.print(f"logged to MLflow: run {rid} (experiment {self.cfg.tracking.experiment!r})")
         return result
 
     def _generate(
