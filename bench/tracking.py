@@ -38,6 +38,14 @@ def import_mlflow() -> Any:
     return mlflow
 
 
+def require_mlflow() -> None:
+    """Fail before a run starts (not after it) when tracking is on and the extra is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise MissingDependencyError("mlflow-skinny", "mlflow", "MLflow tracking ([tracking] mlflow / --mlflow)")
+
+
 def default_uri(cwd: Path | None = None) -> str:
     """The local store: ``sqlite:///<cwd>/mlruns/mlflow.db`` (artifacts in ``mlruns/artifacts``)."""
     root = (cwd or Path.cwd()).resolve() / DEFAULT_DIR

@@ -78,6 +78,10 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.mlflow = cfg.tracking.mlflow if mlflow is None else mlflow  # --mlflow / [tracking] mlflow
         self.verbose = verbose  # True: the backend's own log lines (vLLM) on the terminal
+        if self.mlflow:
+            from bench.tracking import require_mlflow
+
+            require_mlflow()
 
     def run(self) -> RunResult:
         cfg = self.cfg

@@ -168,3 +168,44 @@ def test_open_prints_the_report_path(tmp_path: Path, arms: None) -> None:  # noq
     r = subprocess.run([sys.executable, "-m", "bench", "open", str(tmp_path / "none")], capture_output=True,
                        text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such run directory" in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
+
+
+def test_decision_grid_matches_summary_and_leads_the_page(tmp_path: Path, arms: None) -> None:  # noqa: F811
+    import warnings
+
+    from bench.report.decision import grid_cells
+    from bench.report.html import plots
+    from bench.report.recommend import analyse
+    from bench.report.rundata import RunData
+
+    run = three_arm_run(tmp_path)
+    record = json.loads((run.path / "summary.json").read_text(encoding="utf-8"))
+    a = analyse(RunData.load(run.path))
+    cells = {(c.task, c.arm): c for c in grid_cells(a)}
+    assert set(cells) == {("qa", "base"), ("qa", "noshots"), ("qa", "twin")}
+    assert cells[("qa", "base")].diff == 0.0
+    pairs = {(p["arm_a"], p["arm_b"]): p for p in record["paired_diffs"]}
+    cost = {s["arm"]: s["cost"]["per_query_money"] for s in record["summaries"]}
+    for arm in ("noshots", "twin"):
+        stored, c = pairs[("base", arm)], cells[("qa", arm)]
+        assert (c.diff, c.ci_low, c.ci_high, c.p_holm, c.significant) == (
+            stored["diff"], stored["ci_low"], stored["ci_high"], stored["p_holm"], stored["significant"])
+        assert c.cost_per_1k == pytest.approx(cost[arm] * 1000)
+    assert cells[("qa", "noshots")].significant and cells[("qa", "noshots")].diff > 5
+
+    html = (run.path / "report.html").read_text(encoding="utf-8")
+    body = html[html.index("<body>"):]
+    # the grid picture and the decision lines come before any table or other picture
+    assert body.index('id="decision-grid"') < body.index('id="decisions"') < body.index("<table")
+    assert body.index("data:image/png") > body.index('id="decision-grid"')
+    choice = a.recommendations[0].choice
+    decisions = body[body.index('id="decisions"'):body.index('id="recommendation"')]
+    assert f"<b>qa</b> → <strong>{choice}</strong>" in decisions
+    # language "both": English reasoning open, the Japanese folded in <details>
+    folded = body[body.index('<details class="other-lang" lang="ja">'):]
+    assert a.recommendations[0].ja[:20] in folded.split("</details>")[0]
+    assert a.recommendations[0].ja[:20] not in body[:body.index('<details class="other-lang"')]
+    # Japanese text is drawn with the bundled font: no glyph is missing
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
+        assert set(plots(a)) >= {"grid", "forest", "distributions"}
