@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.config.tracking import TrackingSection
 from bench.errors import MissingDependencyError, RagftError
+from bench.report.decision import main_judge
 from bench.types import AdapterSpec
 
 DEFAULT_DIR = "mlruns"
@@ -72,11 +73,11 @@ def metric_key(*parts: str) -> str:
     return ".".join(re.sub(r"[^A-Za-z0-9_\-/: ]", "_", p) for p in parts)
 
 
-def run_metrics(record: dict[str, Any], main_judge: str | None) -> dict[str, float]:
+def run_metrics(record: dict[str, Any], judge: str | None) -> dict[str, float]:
     """``<task>.<arm>.<name>`` (``<task>.<arm>.<judge>.<name>`` for other judges) from summary.json."""
     out: dict[str, float] = {}
     for s in record.get("summaries", []):
-        parts = [s["task"], s["arm"]] + ([] if s["judge"] == main_judge else [s["judge"]])
+        parts = [s["task"], s["arm"]] + ([] if s["judge"] == judge else [s["judge"]])
         vals: dict[str, float | None] = {
             "mean": s.get("mean"), "ci_low": s.get("ci_low"), "ci_high": s.get("ci_high"), "n": s["n"],
             "failed": s["n_failed"], "unscored": s["n_unscored"],
@@ -86,13 +87,6 @@ def run_metrics(record: dict[str, Any], main_judge: str | None) -> dict[str, flo
             if v is not None:
                 out[metric_key(*parts, name)] = float(v)
     return out
-
-
-def _main_judge(record: dict[str, Any]) -> str | None:
-    counts: dict[str, int] = {}
-    for s in record.get("summaries", []):
-        counts[s["judge"]] = counts.get(s["judge"], 0) + s["n"] - s["n_failed"] - s["n_unscored"]
-    return max(sorted(counts), key=lambda j: counts[j]) if counts else None
 
 
 def log_run(
@@ -137,7 +131,7 @@ def log_run(
 
         params = [Param(k, v) for k, v in sorted(flatten(config).items())]
         now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, 0) for k, v in sorted(run_metrics(record, _main_judge(record)).items())]
+        metrics = [Metric(k, v, now, 0) for k, v in sorted(run_metrics(record, main_judge(record)).items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             client.log_batch(rid, params=params[i : i + 100])
         for i in range(0, len(metrics), 1000):

@@ -9,7 +9,7 @@ Example: ``ragft.load_run("reports/demo-1a2b3c4d").summary()[["task", "arm", "me
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,8 @@ class Run:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not (self.path / "selection.json").is_file():
-            raise RagftError(f"{self.path}: not a ragft run folder (no selection.json)")
+        if not any((self.path / f).is_file() for f in ("selection.json", "summary.json")):
+            raise RagftError(f"{self.path}: not a ragft run folder (no selection.json or summary.json)")
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -89,6 +89,9 @@ class Run:
         from bench.report.results import load_rows, rows_frame
         from bench.report.rundata import RunData
 
+        if not (self.path / "selection.json").is_file():
+            raise RagftError(f"{self.path}: has no per-item files (selection.json, predictions.jsonl): "
+                             "summary(), grid() and paired() work from summary.json alone")
         df = rows_frame(load_rows(RunData.load(self.path)))
         df = df.rename(columns={"example_id": "example", "latency_s": "latency"})
         df["unscored"] = ~df["failed"] & df["score"].isna()
@@ -115,12 +118,26 @@ class Run:
             df[c] = df[c].astype("int64")
         return df
 
+    def grid(self) -> pd.DataFrame:
+        """The report's decision grid, one row per (task, arm) of the main judge: ``diff`` is
+        arm − base on the same items (0 for base), its 95% CI, Holm p, ``significant``, and
+        ``cost_per_1k`` (running cost of 1,000 queries). Pivot it:
+        ``run.grid().pivot(index="task", columns="arm", values="diff")``."""
+        import pandas as pd
+
+        from bench.report.decision import GridCell, cells_from_record
+
+        cols = list(GridCell.__dataclass_fields__)
+        return pd.DataFrame([asdict(c) for c in cells_from_record(self.record)], columns=cols)
+
     def paired(self, task: str, a: str, b: str, judge: str | None = None) -> Paired:
         """The paired difference ``b − a`` of two arms on ``task`` (the report's main judge when
         ``judge`` is None)."""
         pairs = [p for p in self.record.get("paired_diffs", []) if p["task"] == task]
         if judge is None:
-            judge = _main_judge(self.record)
+            from bench.report.decision import main_judge
+
+            judge = main_judge(self.record) or "reference"
         for p in pairs:
             if p["judge"] != judge:
                 continue
@@ -133,16 +150,6 @@ class Run:
             f"{self.path}: no paired comparison of arms {a!r} and {b!r} on task {task!r} (judge {judge!r}); "
             f"pairs there: {', '.join(f'{x}/{y}' for x, y in known) or 'none'}"
         )
-
-
-def _main_judge(record: dict[str, Any]) -> str:
-    """The judge the report's paired differences are about: the one that scored most items."""
-    counts: dict[str, int] = {}
-    for s in record.get("summaries", []):
-        counts[s["judge"]] = counts.get(s["judge"], 0) + s["n"] - s["n_failed"] - s["n_unscored"]
-    if not counts:
-        return "reference"
-    return max(sorted(counts), key=lambda j: counts[j])
 
 
 def _paired(p: dict[str, Any], a: str, b: str, sign: int) -> Paired:

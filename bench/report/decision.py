@@ -2,7 +2,8 @@
 for the effect, ``*`` where Holm-significant, the cost per 1,000 queries in the cell) and one
 decision line per task, taken from the recommendation (``bench.report.recommend.analyse``).
 
-Example: ``cells = grid_cells(analyse(RunData.load(Path("reports/demo-1a2b3c4d"))))``
+Example: ``cells = grid_cells(analyse(RunData.load(Path("reports/demo-1a2b3c4d"))))``;
+``python -m bench.report.decision reports/example --out grid.png`` draws it from ``summary.json``.
 """
 
 from __future__ import annotations
@@ -32,12 +33,6 @@ class GridCell:
     cost_per_1k: float | None  # running cost of 1,000 queries (fixed costs are in the cost table)
 
 
-def grid_arms(a: Analysis) -> list[str]:
-    """Columns: every arm of the run in config order, base first."""
-    arms = list(dict.fromkeys(x for t in a.tasks for x in a.arms[t]))
-    return ([BASE] if BASE in arms else []) + [x for x in arms if x != BASE]
-
-
 def grid_cells(a: Analysis) -> list[GridCell]:
     out: list[GridCell] = []
     for t in a.tasks:
@@ -62,6 +57,44 @@ def grid_cells(a: Analysis) -> list[GridCell]:
                     p, sig = pd.p_holm, pd.significant
             out.append(GridCell(task=t, arm=arm, mean=s.mean if s else None, diff=diff, ci_low=lo, ci_high=hi,
                                 p_holm=p, significant=sig, cost_per_1k=per_1k))
+    return out
+
+
+def main_judge(record: dict[str, Any]) -> str | None:
+    """The judge a run's report is about (the one that scored most items), from ``summary.json``."""
+    counts: dict[str, int] = {}
+    for s in record.get("summaries", []):
+        counts[s["judge"]] = counts.get(s["judge"], 0) + s["n"] - s["n_failed"] - s["n_unscored"]
+    return max(sorted(counts), key=lambda j: counts[j]) if counts else None
+
+
+def cells_from_record(record: dict[str, Any]) -> list[GridCell]:
+    """The same cells as ``grid_cells``, from a run's ``summary.json`` alone."""
+    judge = main_judge(record)
+    pairs = [p for p in record.get("paired_diffs", []) if p["judge"] == judge]
+    out: list[GridCell] = []
+    for s in record.get("summaries", []):
+        if s["judge"] != judge:
+            continue
+        t, arm = s["task"], s["arm"]
+        q = s.get("cost", {}).get("per_query_money")
+        diff = lo = hi = p_holm = None
+        sig = False
+        if arm == BASE:
+            diff = 0.0 if s.get("mean") is not None else None
+        for p in pairs:
+            if arm == BASE or p["task"] != t or {p["arm_a"], p["arm_b"]} != {BASE, arm}:
+                continue
+            if p["diff"] is not None:
+                if p["arm_a"] == BASE:
+                    diff, lo, hi = p["diff"] + 0.0, p["ci_low"], p["ci_high"]
+                else:
+                    diff = -p["diff"] + 0.0
+                    lo = -p["ci_high"] if p["ci_high"] is not None else None
+                    hi = -p["ci_low"] if p["ci_low"] is not None else None
+            p_holm, sig = p["p_holm"], p["significant"]
+        out.append(GridCell(task=t, arm=arm, mean=s.get("mean"), diff=diff, ci_low=lo, ci_high=hi, p_holm=p_holm,
+                            significant=sig, cost_per_1k=q * 1000 if q is not None else None))
     return out
 
 
@@ -90,8 +123,9 @@ def japanese_font() -> str | None:
     return "IPAexGothic"
 
 
-def grid_figure(a: Analysis, cells: list[GridCell]) -> Any | None:
-    """The grid as a matplotlib figure (None when no cell has a difference to show)."""
+def grid_figure(cells: list[GridCell], currency: str) -> Any | None:
+    """The grid as a matplotlib figure (None when no cell has a difference to show): tasks and
+    arms in the cells' order, base first."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,8 +134,9 @@ def grid_figure(a: Analysis, cells: list[GridCell]) -> Any | None:
 
     if not any(c.diff is not None for c in cells):
         return None
-    arms = grid_arms(a)
-    tasks = a.tasks
+    tasks = list(dict.fromkeys(c.task for c in cells))
+    arms = list(dict.fromkeys(c.arm for c in cells))
+    arms = ([BASE] if BASE in arms else []) + [x for x in arms if x != BASE]
     by = {(c.task, c.arm): c for c in cells}
     vals = np.full((len(tasks), len(arms)), np.nan)
     for i, t in enumerate(tasks):
@@ -113,7 +148,7 @@ def grid_figure(a: Analysis, cells: list[GridCell]) -> Any | None:
     fig, ax = plt.subplots(figsize=(2.4 + 1.9 * len(arms), 1.3 + 0.95 * len(tasks)))
     cmap = plt.get_cmap("RdBu").with_extremes(bad="#eeeeee")
     im = ax.imshow(vals, cmap=cmap, vmin=-span, vmax=span, aspect="auto")
-    cur = a.prices.currency
+    cur = currency
     for i, t in enumerate(tasks):
         for j, arm in enumerate(arms):
             c = by.get((t, arm))
@@ -135,3 +170,29 @@ def grid_figure(a: Analysis, cells: list[GridCell]) -> Any | None:
     ax.set_title("arm − base: * = significant (Holm); cost per 1,000 queries / アーム − base（* = 有意）",
                  fontsize=11, pad=28)
     return fig
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description="Draw a run's decision grid from its summary.json")
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    record = json.loads((args.run_dir / "summary.json").read_text(encoding="utf-8"))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    font = japanese_font()
+    with matplotlib.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
+        fig = grid_figure(cells_from_record(record), record.get("config", {}).get("cost", {}).get("currency", "USD"))
+        if fig is None:
+            raise SystemExit("no differences to draw")
+        fig.savefig(args.out, dpi=80, bbox_inches="tight")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -64,7 +64,7 @@ def _plots(a: Analysis) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     out: dict[str, str] = {}
-    grid = grid_figure(a, grid_cells(a))
+    grid = grid_figure(grid_cells(a), a.prices.currency)
     if grid is not None:
         out["grid"] = _png(grid)
     st = [s for s in a.stats if s.judge == a.judge and s.mean is not None]

@@ -89,6 +89,10 @@ def test_load_run_errors(tmp_path: Path) -> None:
         ragft.load_run(tmp_path / "nope")
     with pytest.raises(RagftError, match="not a ragft run folder"):
         ragft.load_run(tmp_path)
+    (tmp_path / "summary.json").write_text('{"run_id": "x", "summaries": [], "paired_diffs": []}', encoding="utf-8")
+    assert ragft.load_run(tmp_path).summary().empty
+    with pytest.raises(RagftError, match="summary.json alone"):
+        ragft.load_run(tmp_path).items()
     with pytest.raises(RagftError, match="unknown override"):
         ragft.run({"tasks": []}, limits=3)
 
@@ -192,6 +196,13 @@ def test_decision_grid_matches_summary_and_leads_the_page(tmp_path: Path, arms: 
             stored["diff"], stored["ci_low"], stored["ci_high"], stored["p_holm"], stored["significant"])
         assert c.cost_per_1k == pytest.approx(cost[arm] * 1000)
     assert cells[("qa", "noshots")].significant and cells[("qa", "noshots")].diff > 5
+    # Run.grid() (from summary.json) holds the same values as the picture (from the run's files)
+    grid = run.grid().set_index(["task", "arm"])
+    for key, c in cells.items():
+        row = grid.loc[key]
+        assert (row["diff"], row["significant"], row["cost_per_1k"]) == (c.diff, c.significant, c.cost_per_1k)
+        assert row["ci_low"] == c.ci_low or (c.ci_low is None and pd.isna(row["ci_low"]))
+    assert ragft.load_run(run.path).grid().pivot(index="task", columns="arm", values="diff").shape == (1, 3)
 
     html = (run.path / "report.html").read_text(encoding="utf-8")
     body = html[html.index("<body>"):]
