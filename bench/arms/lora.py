@@ -36,7 +36,7 @@ class LoraArm:
                 f"refusing to evaluate the lora arm on items its adapter trains on: task '{ctx.task.name}' "
                 f"split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); adapters train on train splits only"
             )
-        ref, folder = ensure_adapter(ctx.cfg, console=Console(stderr=True))
+        ref, folder = ensure_adapter(ctx.cfg, console=ctx.console or Console(stderr=True))
         ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
         ctx.state.lora_adapter = ref.name
         record_adapter(ctx.run_dir, ref, folder)

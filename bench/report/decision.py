@@ -158,7 +158,7 @@ def grid_figure(cells: list[GridCell], currency: str) -> Any | None:
             head = "base (ref)" if arm == BASE else ("—" if c.diff is None else f"{c.diff:+.2f}" + (" *" if c.significant else ""))
             cost = "—" if c.cost_per_1k is None else money(c.cost_per_1k, cur)
             dark = c.diff is not None and abs(c.diff) > 0.6 * span
-            ax.text(j, i - 0.12, head, ha="center", va="center", fontsize=14, weight="bold" if c.significant else "normal",
+            ax.text(j, i - 0.12, head, ha="center", va="center", fontsize=14,
                     color="white" if dark else "black")
             ax.text(j, i + 0.22, f"{cost} / 1k", ha="center", va="center", fontsize=10, color="white" if dark else "#333")
     ax.set_xticks(range(len(arms)), arms, fontsize=12)

@@ -52,23 +52,26 @@ def test_vllm_log_goes_to_the_run_folder(tiny_model: Path, tmp_path: Path) -> No
         'id = "MODEL"',
         f'id = "{tiny_model}"\nbackend = "vllm"\ndtype = "float32"\nmax_model_len = 512\ngpu_memory_utilization = 0.1',
     ) + "\n[sampling]\nmax_new_tokens = 4\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGFT_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("VLLM_LOGGING_CONFIG_PATH", None)
 
-    def ragft(*args: str) -> str:
-        r = subprocess.run([sys.executable, "-m", "bench", "run", str(cfg), "--tasks", "qa", *args], cwd=tmp_path,
-                           env=env, capture_output=True, text=True, timeout=900)
+    def ragft(out: str, *args: str) -> str:
+        # a fresh generation cache each time, so that the engine starts (and logs) in both runs
+        r = subprocess.run([sys.executable, "-m", "bench", "run", str(cfg), "--tasks", "qa", "--output-dir",
+                            str(tmp_path / out), *args], cwd=tmp_path, env={**env, "RAGFT_CACHE": str(tmp_path / out)},
+                           capture_output=True, text=True, timeout=900)
         assert r.returncode == 0, r.stderr[-3000:]
         return r.stdout + r.stderr
 
-    quiet = ragft("--output-dir", str(tmp_path / "quiet"))
+    quiet = ragft("quiet")
+    print(quiet)
     log = (tmp_path / "quiet" / "t1" / "vllm.log").read_text(encoding="utf-8")
     assert "INFO" in log and len(log.splitlines()) > 10
     assert not VLLM_LINE.search(quiet), quiet[:3000]
     assert "vllm.log" in quiet and "plan: 1 tasks × 1 arms, 4 items → 4 generations" in quiet
     print(f"terminal lines: {len(quiet.splitlines())} quiet; vllm.log: {len(log.splitlines())} lines")
 
-    loud = ragft("--output-dir", str(tmp_path / "loud"), "--verbose")
+    loud = ragft("loud", "--verbose")
     assert len(VLLM_LINE.findall(loud)) > 10
     assert not (tmp_path / "loud" / "t1" / "vllm.log").exists()
     print(f"terminal lines: {len(loud.splitlines())} with --verbose ({len(VLLM_LINE.findall(loud))} vLLM log lines)")

@@ -220,3 +220,22 @@ def test_decision_grid_matches_summary_and_leads_the_page(tmp_path: Path, arms: 
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
         assert set(plots(a)) >= {"grid", "forest", "distributions"}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_report_language_opens_one_and_folds_or_drops_the_other(tmp_path: Path, arms: None, language: str) -> None:  # noqa: F811
+    from bench.report.writer import write_reports
+
+    run = three_arm_run(tmp_path)
+    cfg = json.loads((run.path / "config.json").read_text(encoding="utf-8"))
+    cfg["report"]["language"] = language
+    (run.path / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    write_reports(run.path)
+    body = (run.path / "report.html").read_text(encoding="utf-8").split("<body>")[1]
+    decisions = body[body.index('id="decisions"'):body.index('id="recommendation"')]
+    if language == "ja":
+        assert "有意" in decisions and "significant" not in decisions
+        assert "推奨の理由" in body and "を選んでください" in body and "<details class=\"other-lang\"" not in body
+    else:
+        assert "significant" in decisions and "有意" not in decisions
+        assert "choose the cheapest" in body and "を選んでください" not in body
