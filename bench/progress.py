@@ -42,12 +42,14 @@ class StageProgress:
         self._jobs: dict[str, TaskID] = {}
         self._t0: dict[str, float] = {}
         self._printed: dict[str, int] = {}
+        self._last = time.perf_counter()  # a new stage starts when the previous one last reported
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         name = f"{stage} {self.label}"
         if stage not in self._t0:
-            self._t0[stage] = time.perf_counter()
+            self._t0[stage] = self._last
             self._printed[stage] = -1
+        self._last = time.perf_counter()
         if self.console.is_terminal:
             if self._bar is None:
                 self._bar = progress_bar(self.console)
