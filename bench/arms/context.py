@@ -24,6 +24,8 @@ from bench.types import AdapterSpec, Example, GenRequest
 from tasks.loaders import Task
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
 
@@ -58,6 +60,7 @@ class ArmContext:
     run_dir: Path
     state: ArmState = field(default_factory=ArmState)
     backend: Backend | None = None  # the run's backend, for arms that generate while preparing
+    console: Console | None = None  # the run's console, for progress bars of long preparations
 
 
 @dataclass

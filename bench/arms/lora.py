@@ -44,7 +44,7 @@ class LoraArm:
                 f"'{ctx.task.name}' split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); "
                 "adapters train on train splits only"
             )
-        ref, folder = ensure_adapter(ctx.cfg, lc, console=Console(stderr=True))
+        ref, folder = ensure_adapter(ctx.cfg, lc, console=ctx.console or Console(stderr=True))
         ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
         ctx.state.lora_adapters[self.component] = ref.name
         record_adapter(ctx.run_dir, ref, folder, arm=self.component, fraction=lc.fraction, curve=lc.curve)

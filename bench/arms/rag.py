@@ -20,8 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
 from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
+from bench.progress import StageProgress
 from bench.prompts import PromptTemplate
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
 from bench.types import Example, Passage
@@ -65,14 +68,6 @@ def check_applicable(ctx: ArmContext, arm: str) -> None:
         raise ArmNotApplicable(f"{arm}: task '{ctx.task.name}' is a {kind} task without documents")
 
 
-def _progress(label: str) -> Any:
-    def report(stage: str, i: int, n: int) -> None:
-        if stage == "embed" and (i == n or i % 256 == 0):
-            log.info("%s: embedded %d/%d passages", label, i, n)
-
-    return report
-
-
 class RagArm:
     name = "rag"
     needs_model = False
@@ -81,10 +76,11 @@ class RagArm:
         check_applicable(ctx, self.name)
         if ctx.state.rag_stack is None and ctx.task.documents:
             t0 = time.perf_counter()
-            ctx.state.rag_stack = build_stack(
-                corpus_passages(ctx.task, ctx.cfg.retrieval), ctx.cfg.retrieval, what=f"task {ctx.task.name}",
-                progress=_progress(ctx.task.name),
-            )
+            with StageProgress(ctx.console or Console(stderr=True), f"index {ctx.task.name}") as bars:
+                ctx.state.rag_stack = build_stack(
+                    corpus_passages(ctx.task, ctx.cfg.retrieval), ctx.cfg.retrieval, what=f"task {ctx.task.name}",
+                    progress=bars,
+                )
             # the time of this build (seconds when the indexes came from the cache)
             record_fixed_cost(
                 ctx.run_dir, arm="rag", task=ctx.task.name, kind="index_build",

@@ -47,6 +47,40 @@ def _cuda_available() -> bool:
         return False
 
 
+LOG_CONFIG_ENV = "VLLM_LOGGING_CONFIG_PATH"
+
+
+def route_logs(path: Path) -> Path:
+    """Send vLLM's own log lines to ``path`` (appended) instead of the terminal: in this process
+    (the live ``vllm`` logger, when vLLM is already imported) and in the engine processes it
+    starts (through ``$VLLM_LOGGING_CONFIG_PATH``, which they inherit). A logging config the user
+    set in that variable is left alone. Returns ``path``."""
+    import json
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ours = path.parent / ".vllm-logging.json"
+    if os.environ.get(LOG_CONFIG_ENV) in (None, "") or os.environ[LOG_CONFIG_ENV].endswith(ours.name):
+        conf = {
+            "version": 1, "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path.resolve()), "mode": "a",
+                                  "encoding": "utf-8", "formatter": "plain"}},
+            "loggers": {"vllm": {"handlers": ["file"], "level": "INFO", "propagate": False}},
+        }
+        ours.write_text(json.dumps(conf), encoding="utf-8")
+        os.environ[LOG_CONFIG_ENV] = str(ours.resolve())
+    live = logging.getLogger("vllm")
+    for h in list(live.handlers):
+        live.removeHandler(h)
+        h.close()
+    fh = logging.FileHandler(path, mode="a", encoding="utf-8")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    live.addHandler(fh)
+    live.propagate = False
+    return path
+
+
 def import_vllm() -> Any:
     """``import vllm`` or an actionable error naming the extra to install."""
     try:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
 
 from bench.cli import DataDir, app, console
+from bench.progress import StageProgress
 
 
 @app.command()
@@ -45,7 +45,7 @@ def index(
         task = load_task(tc, cfg)
         passages = corpus_passages(task, rc)
         t0 = time.perf_counter()
-        with _bar(tc.name) as progress:
+        with StageProgress(console, tc.name) as progress:
             stack = build_stack(passages, rc, what=f"task {tc.name}", progress=progress)
         first = task.split(tc.split)[0] if task.splits.get(tc.split) else None
         probe = ""
@@ -58,26 +58,3 @@ def index(
         )
         built += 1
     console.print(f"indexes for {built} task(s) in {retrieval_cache()}")
-
-
-class _bar:
-    """A rich progress bar fed by build_stack's (stage, done, total) callback."""
-
-    def __init__(self, name: str) -> None:
-        from bench.progress import progress_bar
-
-        self.p = progress_bar(console)
-        self.name = name
-        self.jobs: dict[str, TaskID] = {}
-
-    def __enter__(self) -> _bar:
-        self.p.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.p.__exit__(None, None, None)
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.jobs:
-            self.jobs[stage] = self.p.add_task(f"{self.name} {stage}", total=total)
-        self.p.update(self.jobs[stage], completed=done)

@@ -1,4 +1,4 @@
-"""``ragft run``, ``report``, ``list`` and ``prepare``.
+"""``ragft run``, ``report``, ``open``, ``list`` and ``prepare``.
 
 Example: ``ragft run configs/demo.toml --limit 5 --tasks minato_qa``
 """
@@ -27,6 +27,12 @@ def run(
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="read the generation cache (--no-cache: regenerate and overwrite)")
     ] = True,
+    mlflow: Annotated[
+        bool | None, typer.Option("--mlflow/--no-mlflow", help="log the run to MLflow (default: [tracking] mlflow)")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="show the backend's own log lines (vLLM) instead of vllm.log")
+    ] = False,
 ) -> None:
     """Run every task under every arm, grade, and write reports/<run-id>/."""
     from bench.config import load_config
@@ -35,7 +41,10 @@ def run(
     cfg = load_config(config, data_dir=data_dir)
     if not cache:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"cache": False})})
-    Runner(cfg, limit=limit, tasks=tasks, arms=arms, output_dir=output_dir, console=console).run()
+    Runner(
+        cfg, limit=limit, tasks=tasks, arms=arms, output_dir=output_dir, console=console, mlflow=mlflow,
+        verbose=verbose,
+    ).run()
 
 
 @app.command()
@@ -47,6 +56,45 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a reports/<run-id> fold
         raise RagftError(f"{run_dir}: no such run directory")
     write_reports(run_dir)
     console.print(f"wrote {run_dir / 'report.md'}" + (" and report.html" if (run_dir / "report.html").is_file() else ""))
+
+
+def latest_run(runs_dir: Path) -> Path | None:
+    """The most recently written run folder under ``runs_dir`` (by its summary.json), or None."""
+    runs = [r for r in runs_dir.iterdir() if (r / "summary.json").is_file()] if runs_dir.is_dir() else []
+    return max(runs, key=lambda r: (r / "summary.json").stat().st_mtime) if runs else None
+
+
+@app.command("open")
+def open_(
+    run_dir: Annotated[Path | None, typer.Argument(help="a reports/<run-id> folder (default: the latest run)")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="where run folders are (for the latest run)")] = Path("reports"),
+    print_only: Annotated[bool, typer.Option("--print", help="print the report's path, do not open a browser")] = False,
+) -> None:
+    """Open a run's report.html in the default browser (or print its path where there is none)."""
+    import webbrowser
+
+    if run_dir is None:
+        run_dir = latest_run(runs_dir)
+        if run_dir is None:
+            raise RagftError(f"no finished run in {runs_dir}/; pass a run folder: ragft open reports/<run-id>")
+    if not run_dir.is_dir():
+        raise RagftError(f"{run_dir}: no such run directory")
+    html = run_dir / "report.html"
+    if not html.is_file():
+        md = run_dir / "report.md"
+        if not md.is_file():
+            raise RagftError(f"{run_dir}: no report yet; write it with: ragft report {run_dir}")
+        Console().print(f"{md.resolve()}  (no report.html: [report] html = false)", highlight=False)
+        return
+    opened = False
+    if not print_only:
+        try:
+            opened = webbrowser.open(html.resolve().as_uri())
+        except webbrowser.Error:
+            opened = False
+    Console().print(str(html.resolve()), highlight=False, soft_wrap=True)
+    if not print_only and not opened:
+        console.print("[yellow]no browser found[/]: open the file above yourself")
 
 
 @app.command("list")

@@ -25,6 +25,7 @@ from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
 from bench.config.templates import TemplateSection
+from bench.config.tracking import TrackingSection
 from bench.errors import InputError, RagftError
 from bench.registry import arm_kind, arm_parts, arm_variant
 from bench.types import Sampling
@@ -86,6 +87,7 @@ class ExperimentConfig(Section):
     lora: list[LoraSection] = Field(default_factory=lambda: [LoraSection()], min_length=1)
     templates: dict[str, TemplateSection] = Field(default_factory=dict)  # fixed prompts: arm prompt:NAME
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+    tracking: TrackingSection = Field(default_factory=TrackingSection)  # not in the run id
 
     @field_validator("lora", mode="before")
     @classmethod

@@ -75,7 +75,8 @@ class Plan:
 
 
 def load_tasks(
-    cfg: ExperimentConfig, task_cfgs: list[TaskSection], arms: list[str], limit: int | None, run_dir: Path
+    cfg: ExperimentConfig, task_cfgs: list[TaskSection], arms: list[str], limit: int | None, run_dir: Path,
+    console: Console | None = None,
 ) -> Plan:
     """Tasks, evaluated items, few-shot examples and base templates; no arm prepared yet."""
     tasks: list[TaskPlan] = []
@@ -97,7 +98,7 @@ def load_tasks(
         ctx = ArmContext(
             cfg=cfg, task=task, task_cfg=tc, shots=shots,
             template=base_template(tc, task),
-            new_tokens=new_tokens_for(tc, cfg, task.output_length), run_dir=run_dir,
+            new_tokens=new_tokens_for(tc, cfg, task.output_length), run_dir=run_dir, console=console,
         )
         tasks.append(TaskPlan(task=task, tc=tc, examples=examples, ctx=ctx, selection=sel))
     return Plan(tasks=tasks, datasets=datasets)
@@ -146,10 +147,14 @@ def build_plan(
     run_dir: Path,
     console: Console,
     get_backend: Callable[[dict[str, AdapterSpec]], Backend],
+    on_loaded: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Load tasks, prepare every arm (offline ones first, then with the backend ``get_backend``
-    returns for the adapters they produced) and build the requests."""
-    plan = load_tasks(cfg, task_cfgs, arms, limit, run_dir)
+    returns for the adapters they produced) and build the requests. ``on_loaded`` sees the plan
+    once the tasks are loaded, before any arm is prepared (the runner prints its one-line plan)."""
+    plan = load_tasks(cfg, task_cfgs, arms, limit, run_dir, console)
+    if on_loaded is not None:
+        on_loaded(plan)
     prepare_arms(plan, arms, console, phase="offline")
     backend = get_backend(plan.adapters)
     prepare_arms(plan, arms, console, phase="model", backend=backend)

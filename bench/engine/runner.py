@@ -87,6 +87,8 @@ class Runner:
         backend: Backend | None = None,
         output_dir: Path | None = None,
         console: Console | None = None,
+        mlflow: bool | None = None,
+        verbose: bool = False,
     ) -> None:
         self.cfg = cfg
         self.limit = limit
@@ -103,6 +105,12 @@ class Runner:
         self._given = backend
         self.output_dir = output_dir or Path(cfg.run.output_dir)
         self.console = console or Console(stderr=True)
+        self.mlflow = cfg.tracking.mlflow if mlflow is None else mlflow  # --mlflow / [tracking] mlflow
+        self.verbose = verbose  # True: the backend's own log lines (vLLM) on the terminal
+        if self.mlflow:
+            from bench.tracking import require_mlflow
+
+            require_mlflow()
 
     def run(self) -> RunResult:
         cfg = self.cfg
@@ -110,18 +118,24 @@ class Runner:
         store = RunStore(self.output_dir / run_id)
         result = RunResult(run_dir=store.root)
         self.console.print(f"[bold]ragft run[/] {cfg.source} → {store.root}")
+        if cfg.model.backend == "vllm" and self._given is None and not self.verbose:
+            from bench.backends.vllm import route_logs
+
+            route_logs(store.root / "vllm.log")
+            self.console.print(f"vLLM's own log lines go to {store.root / 'vllm.log'} (--verbose shows them here)")
         handles: list[Backend] = []
 
         def get_backend(adapters: dict[str, AdapterSpec]) -> Backend:
             if self._given is not None:
                 return self._given
-            handles.append(load_backend(cfg.model, adapters=adapters, seed=cfg.run.seed))
+            with self.console.status(f"loading {cfg.model.id} ({cfg.model.backend} backend)…"):
+                handles.append(load_backend(cfg.model, adapters=adapters, seed=cfg.run.seed))
             return handles[-1]
 
         try:
             plan = build_plan(
                 cfg, self.task_cfgs, self.arms, limit=self.limit, run_dir=store.root, console=self.console,
-                get_backend=get_backend,
+                get_backend=get_backend, on_loaded=lambda p: self._say_plan(p, store),
             )
             backend = self._given if self._given is not None else handles[0]
             result.adapters = plan.adapters
@@ -152,8 +166,14 @@ class Runner:
         finally:
             for h in handles:
                 h.close()
-        result.summaries = write_reports(store.root).summaries
+        with self.console.status("writing the report (statistics, plots)…"):
+            result.summaries = write_reports(store.root).summaries
         self._say_done(result)
+        if self.mlflow:
+            from bench.tracking import log_run
+
+            rid = log_run(store.root, self.cfg.tracking, adapters=result.adapters)
+            self.console.print(f"logged to MLflow: run {rid} (experiment {self.cfg.tracking.experiment!r})")
         return result
 
     def _generate(
@@ -206,6 +226,22 @@ class Runner:
                 )
         finally:
             cache.close()
+
+    def _say_plan(self, plan: Plan, store: RunStore) -> None:
+        """One line before the long stages: tasks × arms, items, generations, what this run folder has."""
+        items = sum(len(tp.examples) for tp in plan.tasks)
+        gens = sum(len(tp.examples) * len(tp.selection.arms) for tp in plan.tasks)
+        done = store.latest_predictions()
+        resumed = sum(
+            1 for tp in plan.tasks for arm in tp.selection.arms for e in tp.examples
+            if (p := done.get((tp.task.name, arm, e.id))) is not None and p.completion is not None
+        )
+        cached = f"{resumed} already answered in this run folder" if resumed else "nothing answered yet in this run folder"
+        self.console.print(
+            f"plan: {len(plan.tasks)} tasks × {len(self.arms)} arms, {items} items → {gens} generations; {cached}"
+            " (identical earlier requests come from the generation cache; indexes and adapters are reused when cached)",
+            highlight=False,
+        )
 
     def _say_done(self, r: RunResult) -> None:
         c = self.console

@@ -1,7 +1,9 @@
-"""The self-contained HTML report (``report.html``): summary table, forest plot of per-arm CIs,
-score distributions, cost vs quality, paired differences, recommendation, extra Markdown
-sections and a per-item browser with filters. Plots are matplotlib (Agg) PNGs embedded as
-base64; the page references nothing on the network.
+"""The self-contained HTML report (``report.html``), decision first: the task × arm grid of the
+difference against base with one decision line per task, the reasoning in the chosen language
+(the other folded), then the summary table, forest plot of per-arm CIs, score distributions,
+cost vs quality, paired differences, extra Markdown sections and a per-item browser with
+filters. Plots are matplotlib (Agg) PNGs embedded as base64, with Japanese text drawn in the
+bundled IPAexGothic (``matplotlib-fontja``); the page references nothing on the network.
 
 Example: ``write_html(analysis, summaries, extra_markdown, out=Path("reports/x/report.html"))``
 (normally called by ``ragft report RUN_DIR`` / ``ragft run``)
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.analysis import Analysis
+from bench.report.decision import decision_line, grid_cells, grid_figure, japanese_font
 from bench.report.fmt import fmt as _fmt
 from bench.report.fmt import money as _money
 from bench.types import ArmSummary
@@ -28,9 +31,12 @@ MAX_TEXT = 4000  # characters of question / answer kept per item in the browser
 MAX_PASSAGE = 600
 
 
-def _ascii(s: str) -> str:
-    """Plot labels stay ASCII: matplotlib's bundled font has no CJK glyphs."""
-    return s if s.isascii() else s.encode("ascii", "backslashreplace").decode()
+def _label(s: str) -> str:
+    """A plot label: as is with the Japanese font; escaped to ASCII without it (no tofu boxes)."""
+    return s if s.isascii() or _FONT else s.encode("ascii", "backslashreplace").decode()
+
+
+_FONT: str | None = None
 
 
 def _png(fig: Any) -> str:
@@ -43,17 +49,28 @@ def _png(fig: Any) -> str:
 
 
 def plots(a: Analysis) -> dict[str, str]:
-    """Forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty)."""
+    """Decision grid, forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    global _FONT
+    _FONT = japanese_font()
+    family = [_FONT, "DejaVu Sans"] if _FONT else ["DejaVu Sans"]
+    with matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}):
+        return _plots(a)
+
+
+def _plots(a: Analysis) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     out: dict[str, str] = {}
+    grid = grid_figure(grid_cells(a), a.prices.currency)
+    if grid is not None:
+        out["grid"] = _png(grid)
     st = [s for s in a.stats if s.judge == a.judge_of(s.task) and s.mean is not None]
     if not st:
         return out
-    labels = [_ascii(f"{s.task} / {s.arm}") for s in st]
+    labels = [_label(f"{s.task} / {s.arm}") for s in st]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(st) + 1))
     y = list(range(len(st)))[::-1]
     colors = plt.get_cmap("tab10")
@@ -78,11 +95,11 @@ def plots(a: Analysis) -> dict[str, str]:
         data = [[float(r["score"]) for r in a.rows if r["task"] == t and r["arm"] == arm
                  and r["judge"] == a.judge_of(t) and r["score"] is not None] for arm in arms]
         ax.boxplot(data, showmeans=True)
-        ax.set_xticks(range(1, len(arms) + 1), [_ascii(x) for x in arms], rotation=30)
+        ax.set_xticks(range(1, len(arms) + 1), [_label(x) for x in arms], rotation=30)
         for i, d in enumerate(data, start=1):
             ax.scatter([i] * len(d), d, s=8, alpha=0.4, color="gray")
         ax.set_ylim(-0.5, 10.5)
-        ax.set_title(_ascii(t), fontsize=9)
+        ax.set_title(_label(t), fontsize=9)
     axes[0][0].set_ylabel("score 0-10")
     out["distributions"] = _png(fig)
 
@@ -96,8 +113,8 @@ def plots(a: Analysis) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for task, arm, x, yv in pts:
             ax.scatter([x], [yv], color=colors(tasks.index(task) % 10))
-            ax.annotate(_ascii(f"{task}/{arm}"), (x, yv), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel(_ascii(f"total cost for {a.prices.queries} queries ({a.prices.currency})"))
+            ax.annotate(_label(f"{task}/{arm}"), (x, yv), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(_label(f"total cost for {a.prices.queries} queries ({a.prices.currency})"))
         ax.set_ylabel("mean score 0-10")
         ax.grid(alpha=0.3)
         out["cost"] = _png(fig)
@@ -189,16 +206,18 @@ def render_html(
     data = json.dumps(browser_data(a, config, provenance.get("config_source")), ensure_ascii=False).replace("<", "\\u003c")
     lang = a.settings.language
     recs = [
-        {"task": r.task, "en": md.renderInline(r.en), "ja": md.renderInline(r.ja), "significant": r.significant}
+        {"task": r.task, "en": md.renderInline(r.en), "ja": md.renderInline(r.ja), "significant": r.significant,
+         "line_en": md.renderInline(decision_line(r, "en")), "line_ja": md.renderInline(decision_line(r, "ja"))}
         for r in a.recommendations
     ]
+    primary = "ja" if lang == "ja" else "en"  # "both": English open, Japanese folded
     return env.get_template("report.html.j2").render(
         run_id=a.run_dir.name, config=config, provenance=json.dumps(provenance, ensure_ascii=False, indent=2),
         summaries=summaries, a=a, pairs=[p for p in a.pairs if p.judge == a.judge_of(p.task)], recs=recs,
         overall={"en": md.renderInline(a.overall_en), "ja": md.renderInline(a.overall_ja)},
         rule={"en": md.renderInline(a.rule_en), "ja": md.renderInline(a.rule_ja)},
-        show_en=lang in ("en", "both"), show_ja=lang in ("ja", "both"),
-        plots={"forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[_inline_images(md.render(s), a.run_dir) for s in sections_md],
+        show_en=lang in ("en", "both"), show_ja=lang in ("ja", "both"), primary=primary,
+        plots={"grid": "", "forest": "", "distributions": "", "cost": "", **plots(a)}, costs=list(a.costs.values()), sections=[_inline_images(md.render(s), a.run_dir) for s in sections_md],
         browser_json=data,
     )
 

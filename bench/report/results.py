@@ -1,18 +1,20 @@
-"""Flat result rows — one per (task, arm, item, judge) — from a run directory, and their exports
-(``results.csv`` always, ``results.parquet`` when pyarrow is installed).
+"""Flat result rows — one per (task, arm, item, judge) — from a run directory, as a pandas
+DataFrame (``rows_frame``) and its exports ``results.csv`` and ``results.parquet``.
 
 Example: ``rows = load_rows(RunData.load(Path("reports/demo-1a2b3c4d"))); write_exports(run_dir, rows)``
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.report.rundata import RunData
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +78,37 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
     return BASE_COLUMNS + extra
 
 
-def write_exports(run_dir: Path, rows: list[dict[str, Any]]) -> list[Path]:
-    """Write ``results.csv`` (and ``results.parquet`` if pyarrow is importable); returns the paths."""
+def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as a DataFrame with stable dtypes: ``score`` float (NaN = no score), token counts
+    nullable ``Int64``, ``failed``/``cached`` booleans, ``hits`` lists of passage ids."""
+    import pandas as pd
+
     cols = columns(rows)
-    out = [run_dir / "results.csv"]
+    df = pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols)
+    df["score"] = pd.to_numeric(df["score"], errors="coerce").astype("float64")
+    for c in ("prompt_tokens", "output_tokens"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    df["latency_s"] = pd.to_numeric(df["latency_s"], errors="coerce").astype("float64")
+    df["failed"] = df["failed"].astype(bool)
+    df["cached"] = df["cached"].astype("boolean")
+    for c in cols:
+        if c.startswith("metric_"):
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    df["hits"] = [list(h) if isinstance(h, list | tuple) else [] for h in df["hits"]]
+    return df
+
+
+def write_exports(run_dir: Path, rows: list[dict[str, Any]]) -> list[Path]:
+    """Write ``results.csv`` and ``results.parquet`` (pandas + pyarrow); returns the paths.
+
+    In the CSV an empty score is a failed or unscored item (never 0) and ``hits`` is a JSON list."""
+    df = rows_frame(rows)
+    out = [run_dir / "results.csv", run_dir / "results.parquet"]
+    csv_df = df.assign(hits=[json.dumps(h, ensure_ascii=False) for h in df["hits"]])
     tmp = run_dir / ".results.csv.tmp"
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (json.dumps(r[k], ensure_ascii=False) if k == "hits" else r.get(k)) for k in cols})
+    csv_df.to_csv(tmp, index=False, encoding="utf-8", na_rep="")
     tmp.replace(out[0])
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return out
-    table = pa.Table.from_pylist([{k: r.get(k) for k in cols} for r in rows])
-    pq.write_table(table, run_dir / "results.parquet")
-    out.append(run_dir / "results.parquet")
+    tmp = run_dir / ".results.parquet.tmp"
+    df.to_parquet(tmp, index=False, engine="pyarrow")
+    tmp.replace(out[1])
     return out
