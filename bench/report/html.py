@@ -121,7 +121,7 @@ def _corpus_passages(config: dict[str, Any], wanted: set[str], config_source: st
         p = bundled_data_dir() / c[len("bundled:"):] if c.startswith("bundled:") else base / Path(c).expanduser()
         if not p.is_file():
             continue
-        for line in p.read_text(encoding="utf-8").splitlines():
+        for line in p.read_text(encoding="utf-8", errors="replace").split("\n"):
             if not line.strip():
                 continue
             try:

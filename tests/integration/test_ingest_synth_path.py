@@ -9,10 +9,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tasks.readers import load_registered
-
 from bench.config import bundled_data_dir, config_from_dict
 from tasks.ingest import init_project
+from tasks.readers import load_registered
 from tasks.synth import SynthSettings, load_project, replay_generator, synthesize
 from tasks.synth.csvio import export_csv, import_csv
 from tasks.validate import validate
