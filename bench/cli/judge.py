@@ -28,8 +28,11 @@ def grade(
     if not run_dir.is_dir():
         raise RagftError(f"{run_dir}: no such run directory")
     specs = load_judges(judge)
-    n = grade_run(run_dir, specs, console=console)
-    write_reports(run_dir)
+    from bench.store.lock import run_lock
+
+    with run_lock(run_dir):
+        n = grade_run(run_dir, specs, console=console)
+        write_reports(run_dir)
     console.print(f"graded {n} new; report: {run_dir / 'report.md'}")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from bench.report.analysis import Analysis
 from bench.report.fmt import fmt as _fmt
 from bench.report.fmt import money as _money
+from bench.store.disk import atomic_write
 from bench.types import ArmSummary
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,5 @@ def write_html(
     sections_md: list[str], out: Path,
 ) -> Path:
     html = render_html(a, summaries, config, provenance, sections_md)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write(out, html)
     return out

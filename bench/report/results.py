@@ -7,12 +7,14 @@ Example: ``rows = load_rows(RunData.load(Path("reports/demo-1a2b3c4d"))); write_
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from bench.report.rundata import RunData
+from bench.store.disk import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +82,12 @@ def write_exports(run_dir: Path, rows: list[dict[str, Any]]) -> list[Path]:
     """Write ``results.csv`` (and ``results.parquet`` if pyarrow is importable); returns the paths."""
     cols = columns(rows)
     out = [run_dir / "results.csv"]
-    tmp = run_dir / ".results.csv.tmp"
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (json.dumps(r[k], ensure_ascii=False) if k == "hits" else r.get(k)) for k in cols})
-    tmp.replace(out[0])
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (json.dumps(r[k], ensure_ascii=False) if k == "hits" else r.get(k)) for k in cols})
+    atomic_write(out[0], buf.getvalue())
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
