@@ -34,6 +34,11 @@ class FaultServer:
         self.max_active = 0
         self.auth: set[str] = set()
         self.hung_up: Counter[str] = Counter()
+        # progress, not timing: with want_concurrency set, "ok" requests wait (bounded) until a
+        # second one is in flight, so the concurrency check holds however loaded the machine is
+        self.want_concurrency = False
+        self.concurrent = threading.Event()
+        self.closed = threading.Event()
         self.lock = threading.Lock()
         self.models_body = models_body or json.dumps(
             {"data": [{"id": "fake"}, {"id": "fake-lora", "parent": "fake"}, {"id": "other-lora", "parent": "other"}]}
@@ -70,11 +75,15 @@ class FaultServer:
                     n = server.attempts[tag]
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
+                    if server.active >= 2:
+                        server.concurrent.set()
                 try:
-                    time.sleep(0.05)
                     kind = tag.split("-")[0]
-                    if kind == "slow":
-                        time.sleep(1.5)
+                    if kind == "ok" and server.want_concurrency:
+                        server.concurrent.wait(10)
+                    if kind == "slow":  # answers only once the client gave up (or the test ends)
+                        server.closed.wait(60)
+                        return None
                     if kind == "rate" and n <= 2:
                         return self._send(429, b'{"error": "slow down"}', {"Retry-After": "0"})
                     if (kind == "flaky" and n == 1) or kind == "broken":
@@ -116,6 +125,7 @@ class FaultServer:
         self.thread.start()
 
     def close(self) -> None:
+        self.closed.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -143,13 +153,15 @@ def req(tag: str, adapter: str | None = None) -> GenRequest:
 def backend(urls: list[str], **kw: Any) -> Any:
     from bench.backends.openai import OpenAIBackend
 
-    opts: dict[str, Any] = {"api": "chat", "max_concurrency": 3, "max_retries": 2, "timeout_s": 0.5, "backoff_s": 0.01}
+    # timeout_s: generous for a loaded machine; only the slow and drip faults ever reach it
+    opts: dict[str, Any] = {"api": "chat", "max_concurrency": 3, "max_retries": 2, "timeout_s": 2.0, "backoff_s": 0.01}
     opts.update(kw)
     return OpenAIBackend("fake", base_urls=urls, **opts)
 
 
 def test_faults_end_completed_or_failed_with_bounded_retries(server: FaultServer) -> None:
     b = backend([server.url])
+    server.want_concurrency = True
     tags = [f"ok-{i}" for i in range(12)] + ["rate", "flaky", "broken", "malformed", "slow", "wrongmodel"]
     ticks: list[int] = []
     res = dict(zip(tags, b.generate([req(t) for t in tags], progress=ticks.append), strict=True))
@@ -182,7 +194,7 @@ def test_huge_endless_and_non_utf8_replies_are_bounded_failures(server: FaultSer
     without retrying; memory stays far below what the servers send."""
     import tracemalloc
 
-    b = backend([server.url], max_retries=1, timeout_s=0.5, max_response_bytes=64 << 10)
+    b = backend([server.url], max_retries=1, max_response_bytes=64 << 10)
     tags = ["ok-a", "huge", "flood", "drip", "notutf8", "ok-b"]
     tracemalloc.start()
     try:
@@ -192,7 +204,7 @@ def test_huge_endless_and_non_utf8_replies_are_bounded_failures(server: FaultSer
         tracemalloc.stop()
     assert isinstance(res["ok-a"], Completion) and isinstance(res["ok-b"], Completion)
     for t, why, attempts in [("huge", "exceeds the limit of 65,536 bytes", 1), ("flood", "exceeds the limit", 1),
-                             ("drip", "timeout after 0.5 s", 2), ("notutf8", "not UTF-8", 2)]:
+                             ("drip", "timeout after 2 s", 2), ("notutf8", "not UTF-8", 2)]:
         f = res[t]
         assert isinstance(f, GenFailure) and why in f.error, (t, f)
         assert server.attempts[t] == attempts, (t, server.attempts[t])
