@@ -111,6 +111,10 @@ def _full_config(tmp_path: Path, tiny_model: Path) -> Path:
         {"id": f"q-dev-{i}", "question": f"手数料{i}はいくらですか？", "answer": "四百円", "gold_passages": ["d1-p1"]}
         for i in range(3)
     ])
+    write_jsonl(tmp_path / "data" / "qa" / "train.jsonl", [  # LoRA training items (one is the few-shot)
+        {"id": f"q-tr-{i}", "question": f"住民票{i}はどこで取れますか？", "answer": "コンビニ", "gold_passages": ["d2-p1"]}
+        for i in range(4)
+    ])
     text = cfg.read_text().replace('id = "MODEL"', f'id = "{tiny_model}"\nbatch_size = 4')
     text = text[: text.index('[[tasks]]\nname = "doc"')]  # the qa task only (it has a dev split)
     text = text.replace('arms = ["base"]', 'arms = ["base", "rag", "lora", "prompt"]')
