@@ -337,3 +337,15 @@ def test_single_arm_with_no_spread_says_why_there_is_no_mdd(tmp_path: Path) -> N
     md = (run / "report.md").read_text(encoding="utf-8")
     assert "(80% power):\n." not in html and "(80% power): ." not in html
     assert "scores have no spread" in html and "scores have no spread" in md
+
+
+def test_an_empty_corpus_title_is_accepted_by_loader_and_validate(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl (found under pytest-randomly's seeds): ``"title": ""`` passed
+    `ragft validate` but the corpus loader refused it; an empty title now means no title in both."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"doc_id": "d1", "title": "", "passages": [{"id": "d1-p0", "text": "本文"}]}\n', encoding="utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "test.jsonl").write_text('{"id": "q", "question": "q", "answer": "a", "gold_passages": ["d1-p0"]}\n', encoding="utf-8")
+    assert loaders.load_corpus(corpus)["d1"].title == ""
+    assert validate.validate(tmp_path / "t", kind="qa", corpus=corpus).ok
+    assert len(loaders.load_qa("qa", tmp_path / "t", corpus).splits["test"]) == 1
