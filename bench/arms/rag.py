@@ -24,6 +24,7 @@ from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
 from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
 from bench.prompts import PromptTemplate
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
+from bench.store.disk import atomic_write
 from bench.types import Example, Passage
 from retrievers.chunking import chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
@@ -160,7 +161,4 @@ def write_retrieval_record(ctx: ArmContext, plans: list[ArmPlan], records: dict[
         "metrics": metrics,
         "rankings": records,
     }
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))
