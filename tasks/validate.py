@@ -300,6 +300,9 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
                 c.add(path, None, where, f"expected an object {{input, output}}, got {_short(s)}")
                 continue
             c.keys(s, {"input", "output", "metadata"}, path, None, prefix=where + ".")
+            meta = s.get("metadata")
+            if key == "samples" and meta is not None and not isinstance(meta, dict):
+                c.add(path, None, where + ".metadata", f"expected an object, got {_short(meta)}")
             if not isinstance(s.get("input", ""), str):
                 c.add(path, None, where + ".input", f"expected a string, got {_short(s.get('input'))}")
             out = s.get("output")

@@ -343,9 +343,33 @@ def test_an_empty_corpus_title_is_accepted_by_loader_and_validate(tmp_path: Path
     """qa/document/corpus jsonl (found under pytest-randomly's seeds): ``"title": ""`` passed
     `ragft validate` but the corpus loader refused it; an empty title now means no title in both."""
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text('{"doc_id": "d1", "title": "", "passages": [{"id": "d1-p0", "text": "本文"}]}\n', encoding="utf-8")
+    corpus.write_text('{"doc_id": "d1", "title": "", "passages": [{"id": "d1-p0", "text": "本文"}]}\n'
+                      '{"doc_id": "d2", "title": " ", "passages": [{"id": "d2-p0", "text": "本文"}]}\n', encoding="utf-8")
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "test.jsonl").write_text('{"id": "q", "question": "q", "answer": "a", "gold_passages": ["d1-p0"]}\n', encoding="utf-8")
-    assert loaders.load_corpus(corpus)["d1"].title == ""
+    docs = loaders.load_corpus(corpus)
+    assert docs["d1"].title == docs["d2"].title == ""
     assert validate.validate(tmp_path / "t", kind="qa", corpus=corpus).ok
     assert len(loaders.load_qa("qa", tmp_path / "t", corpus).splits["test"]) == 1
+
+
+def test_jaster_sample_metadata_null_and_non_object(tmp_path: Path) -> None:
+    """jaster json (found under pytest-randomly's seeds): ``"metadata": null`` on a sample passed
+    `ragft validate` but the loader refused it, and validate never checked the type at all."""
+    doc = {"instruction": "答えて", "output_length": 1, "metrics": ["exact_match"], "few_shots": [],
+           "samples": [{"input": "問0", "output": "0", "metadata": None}, {"input": "問1", "output": "1"}]}
+    (tmp_path / "test").mkdir()
+    f = tmp_path / "test" / "x.json"
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert validate.validate(tmp_path, kind="jaster").ok
+    assert len(load_jaster("x", tmp_path, "x").splits["test"]) == 2
+    doc["samples"][0]["metadata"] = 5
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (p,) = validate.validate(tmp_path, kind="jaster").problems
+    assert p.field == "samples[0].metadata"
+    try:
+        load_jaster("x", tmp_path, "x")
+    except InputError as e:
+        assert e.field == "samples[0].metadata"
+    else:
+        raise AssertionError("metadata 5 was accepted")
