@@ -10,7 +10,6 @@ Example: ``spec = adapter_spec(*Registry.default().load(name, served_model=fp))`
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from adapters.registry import CONFIG, AdapterRef, Registry
 from adapters.train import LOSS_FILE, META_FILE
 from bench.errors import RagftError
 from bench.models import fingerprint_model, resolve_model
+from bench.store.disk import atomic_write
 from bench.types import AdapterSpec
 
 RUN_FILE = "lora.json"
@@ -72,6 +72,4 @@ def record_adapter(
         "ref": ref.model_dump(mode="json"), "folder": str(folder), "training": meta, "loss_curve": losses,
         "arms": arms, "fraction": fraction, "curve": curve,
     }
-    tmp = run_dir / f".{RUN_FILE}.tmp"
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from bench.errors import RagftError
 from bench.models import cache_dir
+from bench.store.disk import atomic_write
 from bench.types import Record
 
 WEIGHTS = "adapter_model.safetensors"
@@ -99,9 +100,7 @@ class Registry:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        tmp = self.file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, self.file)
+        atomic_write(self.file, json.dumps(data, ensure_ascii=False, indent=2))
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 from adapters.data import TrainItem
 from bench.config import ExperimentConfig, LoraSection
 from bench.errors import MissingDependencyError, RagftError
+from bench.store.disk import DiskError, act, atomic_write, checkpoint, disk_error, fault
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,39 @@ def load_base_for_training(cfg: ExperimentConfig, model_path: str, lc: LoraSecti
     return model
 
 
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` folder that was saved completely (the Trainer writes
+    ``trainer_state.json`` last); newer, half-written ones (a kill during a save) are removed."""
+    if not ckpt_dir.is_dir():
+        return None
+    found = sorted(
+        (int(p.name.rsplit("-", 1)[1]), p) for p in ckpt_dir.iterdir()
+        if p.is_dir() and p.name.startswith("checkpoint-") and p.name.rsplit("-", 1)[1].isdigit()
+    )
+    for _, p in reversed(found):
+        try:
+            json.loads((p / "trainer_state.json").read_text(encoding="utf-8"))
+            return str(p)
+        except (OSError, ValueError):
+            log.warning("lora: removing incomplete checkpoint %s (interrupted while saving)", p)
+            shutil.rmtree(p, ignore_errors=True)
+    return None
+
+
+def _save_adapter(model: Any, out_dir: Path) -> None:
+    """Save the adapter weights; a full or read-only disk is one ``DiskError`` naming the folder."""
+    try:
+        act(fault("adapter"), out_dir / "adapter_model.safetensors")
+        model.save_pretrained(str(out_dir), safe_serialization=True)
+    except OSError as e:
+        raise disk_error(out_dir, e) from None
+    except Exception as e:  # safetensors reports I/O errors as SafetensorError("… IoError(Os { code: 28 …")
+        text = str(e)
+        if any(m in text for m in ("StorageFull", "PermissionDenied", "ReadOnlyFilesystem", "code: 28", "code: 13")):
+            raise DiskError(out_dir, text[:200]) from None
+        raise
+
+
 def train_adapter(
     cfg: ExperimentConfig,
     model_path: str,
@@ -150,7 +184,6 @@ def train_adapter(
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import Trainer, TrainerCallback, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     lc = lc or cfg.lora_for(None)
     device, dtype = _device_and_dtype(cfg)
@@ -182,7 +215,13 @@ def train_adapter(
             if logs and "loss" in logs:
                 curve.append({"step": float(state.global_step), "epoch": float(logs.get("epoch", 0.0)),
                               "loss": float(logs["loss"])})
-                (out_dir / LOSS_FILE).write_text(json.dumps(curve, indent=1))
+                atomic_write(out_dir / LOSS_FILE, json.dumps(curve, indent=1))
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            checkpoint("lora-step")  # where the kill tests strike (no-op in normal use)
+
+        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            checkpoint("lora-save")
 
     use_bf16 = device == "cuda" and dtype == "bfloat16" and torch.cuda.is_bf16_supported()
     args = TrainingArguments(
@@ -212,17 +251,24 @@ def train_adapter(
         data_collator=LeftPadCollator(int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)),
         compute_loss_func=answer_only_loss, callbacks=[_LossLog(), *(callbacks or [])],
     )
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None  # type: ignore[no-untyped-call]
+    last = last_complete_checkpoint(ckpt_dir)
     if last:
         log.warning("lora: resuming training from %s", last)
         prev = out_dir / LOSS_FILE
         if prev.is_file():
             curve.extend(x for x in json.loads(prev.read_text()) if x["step"] <= int(Path(last).name.split("-")[-1]))
     t0 = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last)
+    try:
+        trainer.train(resume_from_checkpoint=last)
+    except OSError as e:
+        raise disk_error(ckpt_dir, e) from None
+    except RuntimeError as e:  # torch.save of a checkpoint on a full disk
+        if "PytorchStreamWriter failed" in str(e) or "No space left" in str(e):
+            raise DiskError(ckpt_dir, str(e)[:200]) from None
+        raise
     seconds = time.perf_counter() - t0
-    model.save_pretrained(str(out_dir), safe_serialization=True)
-    (out_dir / LOSS_FILE).write_text(json.dumps(curve, indent=1))
+    _save_adapter(model, out_dir)
+    atomic_write(out_dir / LOSS_FILE, json.dumps(curve, indent=1))
     info = {
         **(meta or {}),
         "train_seconds": round(seconds, 2),
@@ -231,7 +277,7 @@ def train_adapter(
         "final_loss": curve[-1]["loss"] if curve else None,
         "resumed_from": Path(last).name if last else None,
     }
-    (out_dir / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    atomic_write(out_dir / META_FILE, json.dumps(info, indent=2, ensure_ascii=False))  # last: marks the adapter done
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return TrainResult(
         path=out_dir, steps=int(trainer.state.global_step), train_seconds=seconds, loss_curve=curve,

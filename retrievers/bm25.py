@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bench.errors import MissingDependencyError, RagftError
+from bench.store.disk import atomic_write
 from bench.types import Passage
 from retrievers.base import Hit, check_corpus, check_k
 from retrievers.japanese import Tokenizer
@@ -104,10 +105,7 @@ class BM25Index:
         return [Hit(self.passages[i].id, float(s[i]), i) for i in order if s[i] > 0]
 
     def save_tokens(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.corpus_tokens, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps(self.corpus_tokens, ensure_ascii=False))
 
 
 def load_tokens(path: Path, n: int) -> list[list[str]] | None:

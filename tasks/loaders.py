@@ -187,7 +187,9 @@ def load_corpus(path: Path) -> dict[str, Document]:
     for n, obj in iter_jsonl(path):
         _check_keys(obj, {"doc_id", "title", "passages"}, path, n)
         doc_id = _str(obj, "doc_id", path, n)
-        title = _str(obj, "title", path, n, required=False)
+        # an empty or blank title is no title (ragft validate accepts it too); a non-string is an error
+        t = obj.get("title")
+        title = "" if isinstance(t, str) and not t.strip() else _str(obj, "title", path, n, required=False)
         raw = obj.get("passages")
         if not isinstance(raw, list) or not raw:
             raise InputError(str(path), "passages", "a non-empty list of {id, text}", line=n, got=raw)

@@ -141,7 +141,7 @@ def detect_kind(path: Path) -> Kind | None:
     if path.suffix == ".json":
         return "jaster"
     try:
-        for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
+        for line in path.read_text(encoding="utf-8-sig", errors="replace").split("\n"):
             try:
                 obj = json.loads(line)
             except (json.JSONDecodeError, RecursionError):
@@ -300,6 +300,9 @@ def _check_jaster_file(path: Path, c: _Collector) -> int:
                 c.add(path, None, where, f"expected an object {{input, output}}, got {_short(s)}")
                 continue
             c.keys(s, {"input", "output", "metadata"}, path, None, prefix=where + ".")
+            meta = s.get("metadata")
+            if key == "samples" and meta is not None and not isinstance(meta, dict):
+                c.add(path, None, where + ".metadata", f"expected an object, got {_short(meta)}")
             if not isinstance(s.get("input", ""), str):
                 c.add(path, None, where + ".input", f"expected a string, got {_short(s.get('input'))}")
             out = s.get("output")
@@ -315,9 +318,15 @@ def validate(path: Path, kind: Kind | None = None, corpus: Path | None = None) -
     """Check ``path`` (a file or folder) and return every problem found."""
     c = _Collector()
     files: list[tuple[str, Kind, int]] = []
-    if not path.exists():
-        c.add(path, None, None, "no such file or folder")
-        return Report(files, c.problems)
+    for given in (path, corpus):
+        try:
+            found = given is None or given.exists()
+        except OSError as e:  # e.g. a name longer than the file system allows
+            c.add(given, None, None, f"unusable path ({e.strerror})")  # type: ignore[arg-type]
+            return Report(files, c.problems)
+        if not found:
+            c.add(given, None, None, "no such file or folder")  # type: ignore[arg-type]
+            return Report(files, c.problems)
     kind = kind or detect_kind(path)
     if kind is None:
         c.add(path, None, None, "cannot tell the format (no .jsonl or jaster .json files); pass --kind")

@@ -138,7 +138,7 @@ def mutated(draw: st.DrawFn, base: Any, keys: tuple[str, ...] = (), max_ops: int
             value.insert(draw(st.integers(min_value=0, max_value=len(value))), copy.deepcopy(src))
         elif op == "retype":
             container[k] = (
-                str(value) if not isinstance(value, str) else int(value) if value.strip().isdigit() and len(value) < 20 else [value]
+                str(value) if not isinstance(value, str) else int(value) if value.strip().isdecimal() and value.strip().isascii() and len(value) < 20 else [value]
             )
     return holder[0]
 

@@ -15,7 +15,6 @@ Example: ``ragft run configs/demo.toml --arms prompt``
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from adapters.contamination import record_contamination
@@ -26,6 +25,7 @@ from bench.optimize.search import optimize_task
 from bench.optimize.space import ShotPicker
 from bench.prompts import PromptTemplate, few_shot_examples, render_completion
 from bench.store.costs import current_device, record_fixed_cost
+from bench.store.disk import atomic_write
 from bench.types import Example
 
 RUN_FILE = "prompt_search.json"
@@ -115,9 +115,7 @@ def _write_run_entry(
             else art.template.shots, "ids_by_example": shots, "texts": texts,
         },
     }
-    tmp = path.with_name(f".{RUN_FILE}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 

@@ -27,6 +27,7 @@ from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
 from bench.progress import StageProgress
 from bench.prompts import PromptTemplate
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
+from bench.store.disk import atomic_write
 from bench.types import Example, Passage
 from retrievers.chunking import chunk_passages, chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
@@ -172,6 +173,4 @@ def write_retrieval_record(
     if chunked and sources:
         data[ctx.task.name]["sources"] = {u: sources[u] for u in sorted(ranked) if u in sources}
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -60,7 +60,7 @@ def main() -> None:
         if rc_gate not in (0, 1):
             raise SystemExit(f"gate failed:\n{log[-3000:]}")
         gate_runs = list((run_dir / "gate").glob("*/predictions.jsonl"))
-        arms = sorted({json.loads(x)["arm"] for p in gate_runs for x in p.read_text().splitlines()})
+        arms = sorted({json.loads(x)["arm"] for p in gate_runs for x in p.read_text().split("\n") if x.strip()})
         if a.keep:
             shutil.copytree(run_dir, a.keep / run_dir.name, dirs_exist_ok=True)
     finally:

@@ -45,7 +45,7 @@ def _raw(root: Path, files: list[str]) -> None:
     for f in files:
         if f.startswith("lines:"):
             text = (root / f[len("lines:") :]).read_text(encoding="utf-8-sig")
-            [json.loads(line) for line in text.splitlines() if line.strip()]
+            [json.loads(line) for line in text.split("\n") if line.strip()]
         elif f.endswith(".xml"):
             ET.parse(root / f)
         else:

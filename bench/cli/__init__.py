@@ -46,6 +46,13 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: every finished item is saved; run the same command again to resume.")
         sys.exit(130)
+    except OSError as e:  # a write no store function wrapped: the same one message
+        from bench.store.disk import DISK_ERRNOS, DiskError
+
+        if e.errno not in DISK_ERRNOS:
+            raise
+        console.print(f"[red]error:[/] {DiskError(e.filename or '?', e)}", markup=True, highlight=False)
+        sys.exit(2)
     except Exception as e:  # click usage errors arrive here in non-standalone mode
         import click
 

@@ -24,12 +24,14 @@ def grade(
     from bench.config.judges import load_judges
     from bench.judges.grading import grade_run
     from bench.report.writer import write_reports
+    from bench.store.lock import run_lock
 
     if not run_dir.is_dir():
         raise RagftError(f"{run_dir}: no such run directory")
     specs = load_judges(judge)
-    n = grade_run(run_dir, specs, console=console)
-    write_reports(run_dir)
+    with run_lock(run_dir):
+        n = grade_run(run_dir, specs, console=console)
+        write_reports(run_dir)
     console.print(f"graded {n} new; report: {run_dir / 'report.md'}")
 
 

@@ -51,10 +51,12 @@ def run(
 def report(run_dir: Annotated[Path, typer.Argument(help="a reports/<run-id> folder")]) -> None:
     """Rewrite summary.json and report.md from a run's saved predictions and grades."""
     from bench.report.writer import write_reports
+    from bench.store.lock import run_lock
 
     if not run_dir.is_dir():
         raise RagftError(f"{run_dir}: no such run directory")
-    write_reports(run_dir)
+    with run_lock(run_dir):
+        write_reports(run_dir)
     console.print(f"wrote {run_dir / 'report.md'}" + (" and report.html" if (run_dir / "report.html").is_file() else ""))
 
 

@@ -8,6 +8,7 @@ Example: ``cfg = load_config("configs/demo.toml")``
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -268,9 +269,15 @@ def expand_arm(cfg: ExperimentConfig, arm: str) -> list[str]:
 
 def load_config(path: str | Path, data_dir: str | Path | None = None) -> ExperimentConfig:
     p = Path(path)
-    if not p.is_file():
+    try:
+        found = p.is_file()
+        raw = p.read_bytes() if found else b""
+    except OSError as e:  # a name longer than the file system allows, a folder we may not read
+        raise InputError(str(p), None, f"a readable TOML config file ({e.strerror})") from None
+    if not found:
         raise InputError(str(p), None, "an existing TOML config file")
-    raw = p.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):  # Windows editors save UTF-8 with a byte-order mark
+        raw = raw[len(codecs.BOM_UTF8):]
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:

@@ -90,10 +90,14 @@ class JudgeSpec(Section):
 def load_judges(path: str | Path) -> list[JudgeSpec]:
     """The ``[[judges]]`` of a judge TOML file (or of an experiment config), validated."""
     p = Path(path)
-    if not p.is_file():
+    try:
+        found = p.is_file()
+    except OSError as e:
+        raise InputError(str(p), None, f"a readable TOML file ({e.strerror})") from None
+    if not found:
         raise InputError(str(p), None, "an existing TOML file with [[judges]] tables")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as e:
         raise InputError(str(p), None, "UTF-8 text", got=str(e)) from None
     except tomllib.TOMLDecodeError as e:

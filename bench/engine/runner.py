@@ -32,6 +32,7 @@ from bench.progress import progress_bar
 from bench.report.writer import write_reports
 from bench.store.cache import GenerationCache
 from bench.store.files import Caveat, Selection, record_caveats, write_selection
+from bench.store.lock import run_lock
 from bench.store.provenance import collect_provenance
 from bench.store.rundir import RunStore
 from bench.types import AdapterSpec, ArmSummary, GenRequest, Prediction
@@ -113,8 +114,13 @@ class Runner:
             require_mlflow()
 
     def run(self) -> RunResult:
+        """The whole run, holding the run folder's writer lock (a second writer is refused)."""
+        run_id = self.cfg.run_id()
+        with run_lock(self.output_dir / run_id):
+            return self._run(run_id)
+
+    def _run(self, run_id: str) -> RunResult:
         cfg = self.cfg
-        run_id = cfg.run_id()
         store = RunStore(self.output_dir / run_id)
         result = RunResult(run_dir=store.root)
         self.console.print(f"[bold]ragft run[/] {cfg.source} → {store.root}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bench.errors import RagftError
 from bench.models import cache_dir
 from bench.optimize.evaluate import CandidateScore, DevScorer, SearchStep, make_scorer
 from bench.prompts import PromptTemplate
+from bench.store.disk import atomic_write
 from bench.types import Example, Record, Sampling
 from tasks.loaders import Task
 from tasks.readers import base_template, few_shot_count
@@ -70,10 +70,7 @@ class PromptArtifact(Record):
         return cls.model_validate_json(path.read_bytes())
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, self.to_json())
 
 
 def _digest(obj: Any) -> str:

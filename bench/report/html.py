@@ -22,6 +22,7 @@ from bench.report.analysis import Analysis
 from bench.report.decision import decision_line, grid_cells, grid_figure, japanese_font
 from bench.report.fmt import fmt as _fmt
 from bench.report.fmt import money as _money
+from bench.store.disk import atomic_write
 from bench.types import ArmSummary
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def _corpus_passages(config: dict[str, Any], wanted: set[str], config_source: st
         p = bundled_data_dir() / c[len("bundled:"):] if c.startswith("bundled:") else base / Path(c).expanduser()
         if not p.is_file():
             continue
-        for line in p.read_text(encoding="utf-8").splitlines():
+        for line in p.read_text(encoding="utf-8", errors="replace").split("\n"):
             if not line.strip():
                 continue
             try:
@@ -227,7 +228,5 @@ def write_html(
     sections_md: list[str], out: Path,
 ) -> Path:
     html = render_html(a, summaries, config, provenance, sections_md)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write(out, html)
     return out

@@ -95,6 +95,11 @@ def markdown_sections(a: Analysis) -> list[str]:
                 "difference against a future arm of equal spread (paired, 80% power, α=0.05): "
                 + ", ".join(f"{s.task} {s.mdd:.2f} points (n={s.n_scored})" for s in mdd) + ".\n"
             )
+        else:
+            out.append(
+                "## Statistical power\n\nOne arm per task, so no paired comparisons. No minimum detectable "
+                "difference: the scores have no spread (every item scored the same) or too few items.\n"
+            )
     lines = [
         "## Cost per arm", "",
         f"Prices: GPU-hour {a.prices.gpu_hour:g} {cur}, CPU-hour {a.prices.cpu_hour:g} {cur}, "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.report.rundata import RunData
+from bench.store.disk import atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,9 +106,7 @@ def write_exports(run_dir: Path, rows: list[dict[str, Any]]) -> list[Path]:
     df = rows_frame(rows)
     out = [run_dir / "results.csv", run_dir / "results.parquet"]
     csv_df = df.assign(hits=[json.dumps(h, ensure_ascii=False) for h in df["hits"]])
-    tmp = run_dir / ".results.csv.tmp"
-    csv_df.to_csv(tmp, index=False, encoding="utf-8", na_rep="")
-    tmp.replace(out[0])
+    atomic_write(out[0], csv_df.to_csv(index=False, na_rep=""))
     tmp = run_dir / ".results.parquet.tmp"
     df.to_parquet(tmp, index=False, engine="pyarrow")
     tmp.replace(out[1])

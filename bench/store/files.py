@@ -20,7 +20,6 @@ Example: ``sel = read_selection(Path("reports/demo-1a2b3c4d"))``
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from bench.errors import RagftError
+from bench.store.disk import atomic_write
 
 SELECTION = "selection.json"
 COSTS = "costs.json"
@@ -283,10 +283,7 @@ def read_caveats(run_dir: Path) -> CaveatsFile:
 # --------------------------------------------------------------------------- reading and writing
 def write_model(path: Path, obj: BaseModel, *, exclude_none: bool = False) -> None:
     """Write ``obj`` as indented JSON, atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(obj.model_dump_json(indent=2, exclude_none=exclude_none), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, obj.model_dump_json(indent=2, exclude_none=exclude_none))
 
 
 def read_model(path: Path, model: type[M]) -> M | None:

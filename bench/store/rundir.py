@@ -17,24 +17,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bench.store.disk import act, atomic_write, disk_error, fault, write_all
 from bench.types import Grade, Prediction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
-
-
-def _fault(kind: str, count: int) -> str | None:
-    """Test-only fault injection: ``RAGFT_FAULT=<kind>:<n>:<mode>`` acts on the n-th append of
-    ``kind`` (predictions|grades) in this process; mode ``kill`` SIGKILLs before writing, ``torn``
-    writes half the line and then SIGKILLs; ``int`` sends SIGINT (Ctrl-C). Unset in normal use."""
-    spec = os.environ.get("RAGFT_FAULT")
-    if not spec:
-        return None
-    k, _, rest = spec.partition(":")
-    n, _, mode = rest.partition(":")
-    if k == kind and n.isdigit() and int(n) == count:
-        return mode or "kill"
-    return None
 
 
 class JsonlLog:
@@ -84,21 +71,32 @@ class JsonlLog:
                     log.warning("%s:%d: skipped an unreadable record (%s)", self.path, n, e.errors()[0]["msg"])
 
     def append(self, record: BaseModel) -> None:
+        """Append one record and fsync it. On a full or read-only disk the file is cut back to its
+        last complete record and a ``DiskError`` is raised: what was written before stays readable."""
         line = (record.model_dump_json() + "\n").encode("utf-8")
         self.appended += 1
-        fault = _fault(self.path.stem, self.appended)
-        with self.path.open("ab") as f:
-            if fault == "torn":
-                f.write(line[: len(line) // 2])
-                f.flush()
-                os.fsync(f.fileno())
-            if fault is not None:
-                import signal
-
-                os.kill(os.getpid(), signal.SIGINT if fault == "int" else signal.SIGKILL)
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        mode = fault(self.path.stem)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                before = os.fstat(fd).st_size
+                try:
+                    if mode == "torn":
+                        write_all(fd, line[: len(line) // 2])
+                        os.fsync(fd)
+                    act(mode, self.path)
+                    write_all(fd, line)
+                    os.fsync(fd)
+                except OSError:
+                    try:
+                        os.ftruncate(fd, before)  # no partial record left behind
+                    except OSError:
+                        pass
+                    raise
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise disk_error(self.path, e) from None
 
 
 class RunStore:
@@ -111,17 +109,13 @@ class RunStore:
         self.grades = JsonlLog(root / "grades.jsonl", Grade)
 
     def write_json(self, name: str, obj: Any) -> None:
-        tmp = self.root / f".{name}.tmp"
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.root / name)
+        atomic_write(self.root / name, json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
     def read_json(self, name: str) -> Any:
         return json.loads((self.root / name).read_text(encoding="utf-8"))
 
     def write_text(self, name: str, text: str) -> None:
-        tmp = self.root / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.root / name)
+        atomic_write(self.root / name, text)
 
     def append_prediction(self, p: Prediction) -> None:
         self.predictions.append(p)

@@ -191,7 +191,7 @@ def _previous_added(out_dir: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
         try:
             obj = json.loads(line)
             out[str(obj["doc_id"])] = str(obj["added"])

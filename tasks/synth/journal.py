@@ -50,7 +50,7 @@ class Journal:
             log.warning("%s: cut a torn last line (an interrupted run)", self.path)
             with self.path.open("r+b") as fh:
                 fh.truncate(len(good))
-        for n, line in enumerate(good.decode("utf-8", errors="replace").splitlines(), start=1):
+        for n, line in enumerate(good.decode("utf-8", errors="replace").split("\n"), start=1):
             if not line.strip():
                 continue
             try:

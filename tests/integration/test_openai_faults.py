@@ -34,6 +34,12 @@ class FaultServer:
         self.max_active = 0
         self.auth: set[str] = set()
         self.bodies: dict[str, dict[str, Any]] = {}
+        self.hung_up: Counter[str] = Counter()
+        # progress, not timing: with want_concurrency set, "ok" requests wait (bounded) until a
+        # second one is in flight, so the concurrency check holds however loaded the machine is
+        self.want_concurrency = False
+        self.concurrent = threading.Event()
+        self.closed = threading.Event()
         self.lock = threading.Lock()
         self.models_body = models_body or json.dumps(
             {"data": [{"id": "fake"}, {"id": "fake-lora", "parent": "fake"}, {"id": "other-lora", "parent": "other"}]}
@@ -71,11 +77,15 @@ class FaultServer:
                     n = server.attempts[tag]
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
+                    if server.active >= 2:
+                        server.concurrent.set()
                 try:
-                    time.sleep(0.05)
                     kind = tag.split("-")[0]
-                    if kind == "slow":
-                        time.sleep(1.5)
+                    if kind == "ok" and server.want_concurrency:
+                        server.concurrent.wait(10)
+                    if kind == "slow":  # answers only once the client gave up (or the test ends)
+                        server.closed.wait(60)
+                        return None
                     if kind == "rate" and n <= 2:
                         return self._send(429, b'{"error": "slow down"}', {"Retry-After": "0"})
                     if (kind == "flaky" and n == 1) or kind == "broken":
@@ -84,6 +94,26 @@ class FaultServer:
                         return self._send(400, b'{"error": "response_format is not supported"}')
                     if kind == "malformed":
                         return self._send(200, b'{"choices": [{"message": ')
+                    if kind == "notutf8":  # Shift_JIS bytes where UTF-8 JSON belongs
+                        return self._send(200, '{"choices": [{"message": {"content": "答え"}}]}'.encode("cp932"))
+                    if kind == "huge":  # declares 1 MB
+                        return self._send(200, b'{"pad": "' + b"x" * (1 << 20) + b'"}')
+                    if kind in ("flood", "drip"):  # no length: endless bytes, fast or one every 20 ms
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Connection", "close")
+                        self.end_headers()
+                        self.close_connection = True
+                        try:
+                            self.wfile.write(b'{"choices": [')
+                            for _ in range(100_000 if kind == "flood" else 3000):  # ~ 800 MB / 60 s at most
+                                self.wfile.write(b" " * 8192 if kind == "flood" else b" ")
+                                self.wfile.flush()
+                                if kind == "drip":
+                                    time.sleep(0.02)
+                        except (BrokenPipeError, ConnectionResetError):
+                            server.hung_up[kind] += 1  # the client stopped reading
+                        return None
                     model = "someone-else" if kind == "wrongmodel" else body["model"]
                     answer = {"model": model, "choices": [{"message": {"content": f"答え {tag}\n余分"}, "finish_reason": "stop"}],
                               "usage": {"prompt_tokens": 7, "completion_tokens": 3}}
@@ -99,6 +129,7 @@ class FaultServer:
         self.thread.start()
 
     def close(self) -> None:
+        self.closed.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -126,13 +157,15 @@ def req(tag: str, adapter: str | None = None) -> GenRequest:
 def backend(urls: list[str], **kw: Any) -> Any:
     from bench.backends.openai import OpenAIBackend
 
-    opts: dict[str, Any] = {"api": "chat", "max_concurrency": 3, "max_retries": 2, "timeout_s": 0.5, "backoff_s": 0.01}
+    # timeout_s: generous for a loaded machine; only the slow and drip faults ever reach it
+    opts: dict[str, Any] = {"api": "chat", "max_concurrency": 3, "max_retries": 2, "timeout_s": 2.0, "backoff_s": 0.01}
     opts.update(kw)
     return OpenAIBackend("fake", base_urls=urls, **opts)
 
 
 def test_faults_end_completed_or_failed_with_bounded_retries(server: FaultServer) -> None:
     b = backend([server.url])
+    server.want_concurrency = True
     tags = [f"ok-{i}" for i in range(12)] + ["rate", "flaky", "broken", "malformed", "slow", "wrongmodel"]
     ticks: list[int] = []
     res = dict(zip(tags, b.generate([req(t) for t in tags], progress=ticks.append), strict=True))
@@ -151,11 +184,39 @@ def test_faults_end_completed_or_failed_with_bounded_retries(server: FaultServer
     assert b.server_stats()[0]["healthy"]
     injected = sum(n for t, n in server.attempts.items() if not t.startswith("ok")) - 2  # rate, flaky succeed last
     done = sum(isinstance(r, Completion) for r in res.values())
-    from tests.counters import report
+    from tests.counters import report, tally
 
+    tally("faults injected", "openai 429/500/malformed/timeout/wrong model", injected)
     report("openai backend faults", f"{injected} faults injected (429, 500, malformed JSON, timeouts, wrong model); "
           f"{done} items completed, {len(res) - done} failed with a reason, 0 lost; "
           f"max {server.max_active} in flight (limit 3)")
+
+
+def test_huge_endless_and_non_utf8_replies_are_bounded_failures(server: FaultServer) -> None:
+    """A 1 MB reply, an endless fast one, an endless slow drip (never idle long enough for a read
+    timeout) and Shift_JIS bytes: each item ends as a counted failure with its reason, the huge ones
+    without retrying; memory stays far below what the servers send."""
+    import tracemalloc
+
+    b = backend([server.url], max_retries=1, max_response_bytes=64 << 10)
+    tags = ["ok-a", "huge", "flood", "drip", "notutf8", "ok-b"]
+    tracemalloc.start()
+    try:
+        res = dict(zip(tags, b.generate([req(t) for t in tags]), strict=True))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(res["ok-a"], Completion) and isinstance(res["ok-b"], Completion)
+    for t, why, attempts in [("huge", "exceeds the limit of 65,536 bytes", 1), ("flood", "exceeds the limit", 1),
+                             ("drip", "timeout after 2 s", 2), ("notutf8", "not UTF-8", 2)]:
+        f = res[t]
+        assert isinstance(f, GenFailure) and why in f.error, (t, f)
+        assert server.attempts[t] == attempts, (t, server.attempts[t])
+    assert peak < 8 << 20, peak  # the flood alone would be ~800 MB if read to the end
+    from tests.counters import tally
+
+    tally("faults injected", "openai huge/endless/slow-drip/non-UTF-8 replies",
+          sum(server.attempts[t] for t in ("huge", "flood", "drip", "notutf8")))
 
 
 def test_requests_spread_over_servers_and_a_dead_one_is_skipped(server: FaultServer) -> None:

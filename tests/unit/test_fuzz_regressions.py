@@ -289,3 +289,87 @@ def test_config_path_too_long_is_an_input_error(tmp_path: Path) -> None:
         assert (e.path, e.field) == (str(f), "tasks.0.path") and "File name too long" in str(e)
     else:
         raise AssertionError("an unusable path was accepted")
+
+
+def test_report_reads_corpus_passages_split_on_newline_only(tmp_path: Path) -> None:
+    """report writers: the HTML report read corpus JSONL with str.splitlines, which also breaks on
+    U+2028 inside a JSON string, so a passage holding one was never shown."""
+    from bench.report.html import _corpus_passages
+
+    corpus = tmp_path / "corpus.jsonl"
+    doc = {"doc_id": "d", "passages": [{"id": "d#0", "text": "前\u2028後"}, {"id": "d#1", "text": "x\x85y"}]}
+    corpus.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    got = _corpus_passages({"tasks": [{"corpus": "corpus.jsonl"}]}, {"d#0", "d#1"}, str(tmp_path / "exp.toml"))
+    assert got == {"d#0": "前\u2028後", "d#1": "x\x85y"}
+
+
+def test_config_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """toml config: a config saved by a Windows editor (UTF-8 with BOM) was refused as invalid TOML."""
+    (tmp_path / "qa").mkdir()
+    (tmp_path / "qa" / "test.jsonl").write_text('{"id": "a", "question": "q", "answer": "a"}\n', encoding="utf-8")
+    f = tmp_path / "exp.toml"
+    f.write_bytes(b"\xef\xbb\xbf" + b'[run]\nid = "r"\n[model]\nid = "M"\n[[tasks]]\nname = "qa"\nloader = "qa-jsonl"\npath = "qa"\n')
+    assert load_config(f).tasks[0].name == "qa"
+
+
+def test_config_file_name_too_long_is_an_input_error(tmp_path: Path) -> None:
+    """toml config / validate: Path.is_file()/exists() on a 3000-character name raised OSError
+    (File name too long) in load_config and in `ragft validate`: a traceback."""
+    long = tmp_path / ("x" * 3000 + ".toml")
+    try:
+        load_config(long)
+    except InputError as e:
+        assert e.path == str(long) and "File name too long" in str(e)
+    else:
+        raise AssertionError("an unusable config path was accepted")
+    (p,) = validate.validate(long).problems
+    assert "File name too long" in str(p)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    r = subprocess.run([sys.executable, "-m", "bench", "validate", str(long)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "File name too long" in r.stdout and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+def test_single_arm_with_no_spread_says_why_there_is_no_mdd(tmp_path: Path) -> None:
+    """report writers: a single-arm run where every score is 0 printed '(80% power): .' with an
+    empty list in report.html."""
+    run = _scripted_run(tmp_path, ["x", "y", "z"])  # the gold answer is "a": every score is 0
+    html = (run / "report.html").read_text(encoding="utf-8")
+    md = (run / "report.md").read_text(encoding="utf-8")
+    assert "(80% power):\n." not in html and "(80% power): ." not in html
+    assert "scores have no spread" in html and "scores have no spread" in md
+
+
+def test_an_empty_corpus_title_is_accepted_by_loader_and_validate(tmp_path: Path) -> None:
+    """qa/document/corpus jsonl (found under pytest-randomly's seeds): ``"title": ""`` passed
+    `ragft validate` but the corpus loader refused it; an empty title now means no title in both."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"doc_id": "d1", "title": "", "passages": [{"id": "d1-p0", "text": "本文"}]}\n'
+                      '{"doc_id": "d2", "title": " ", "passages": [{"id": "d2-p0", "text": "本文"}]}\n', encoding="utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "test.jsonl").write_text('{"id": "q", "question": "q", "answer": "a", "gold_passages": ["d1-p0"]}\n', encoding="utf-8")
+    docs = loaders.load_corpus(corpus)
+    assert docs["d1"].title == docs["d2"].title == ""
+    assert validate.validate(tmp_path / "t", kind="qa", corpus=corpus).ok
+    assert len(loaders.load_qa("qa", tmp_path / "t", corpus).splits["test"]) == 1
+
+
+def test_jaster_sample_metadata_null_and_non_object(tmp_path: Path) -> None:
+    """jaster json (found under pytest-randomly's seeds): ``"metadata": null`` on a sample passed
+    `ragft validate` but the loader refused it, and validate never checked the type at all."""
+    doc = {"instruction": "答えて", "output_length": 1, "metrics": ["exact_match"], "few_shots": [],
+           "samples": [{"input": "問0", "output": "0", "metadata": None}, {"input": "問1", "output": "1"}]}
+    (tmp_path / "test").mkdir()
+    f = tmp_path / "test" / "x.json"
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert validate.validate(tmp_path, kind="jaster").ok
+    assert len(load_jaster("x", tmp_path, "x").splits["test"]) == 2
+    doc["samples"][0]["metadata"] = 5
+    f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (p,) = validate.validate(tmp_path, kind="jaster").problems
+    assert p.field == "samples[0].metadata"
+    try:
+        load_jaster("x", tmp_path, "x")
+    except InputError as e:
+        assert e.field == "samples[0].metadata"
+    else:
+        raise AssertionError("metadata 5 was accepted")

@@ -26,6 +26,7 @@ Example: ``OpenAIBackend("Qwen/Qwen2.5-7B-Instruct", base_urls=["http://gpu1:800
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -69,6 +70,7 @@ class OpenAIBackend:
         backoff_s: float = 0.5,
         tokenizer: str | None = None,
         seed: int = 0,
+        max_response_bytes: int = 16 << 20,
     ) -> None:
         import_httpx()
         if not base_urls:
@@ -91,6 +93,7 @@ class OpenAIBackend:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+        self.max_response_bytes = max_response_bytes
         self._rng = random.Random(seed)
         # adapter name -> served model name; adapters without an explicit mapping are served under their own name
         self.lora_modules: dict[str, str] = {name: name for name in (adapters or {})}
@@ -260,6 +263,18 @@ class OpenAIBackend:
             return GenFailure(f"no healthy server ({down})")
         return model, ids
 
+    async def _read_bounded(self, resp: Any) -> bytes:
+        """The reply body, at most ``max_response_bytes`` (a larger one fails the item: memory stays bounded)."""
+        declared = resp.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise Fail(f"reply of {int(declared):,} bytes exceeds the limit of {self.max_response_bytes:,} bytes")
+        buf = bytearray()
+        async for chunk in resp.aiter_bytes():
+            buf += chunk
+            if len(buf) > self.max_response_bytes:
+                raise Fail(f"reply exceeds the limit of {self.max_response_bytes:,} bytes; stopped reading")
+        return bytes(buf)
+
     async def _attempt(
         self, client: Any, server: ServerState, item: Item, queue: asyncio.Queue[Item],
         finish: Callable[[Item, GenResult], None],
@@ -273,25 +288,34 @@ class OpenAIBackend:
         t0 = time.perf_counter()
         try:
             try:
-                resp = await client.post(f"{server.url}{path}", json=request_body(item, self.api))
+                # the whole attempt has one deadline: httpx's timeout is per read, and a server that
+                # drips a byte now and then would never trip it
+                async with asyncio.timeout(self.timeout_s):
+                    async with client.stream("POST", f"{server.url}{path}", json=request_body(item, self.api)) as resp:
+                        raw = await self._read_bounded(resp)
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
                 raise Retry(f"connection refused or unreachable: {type(e).__name__}: {e}", down=True) from None
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, TimeoutError):
                 raise Retry(f"timeout after {self.timeout_s:g} s") from None
             except httpx.HTTPError as e:
                 raise Retry(f"connection error: {type(e).__name__}: {e}", down=True) from None
             latency = time.perf_counter() - t0
+            text_head = raw[:300].decode("utf-8", "replace")
             if resp.status_code == 429:
                 raise Retry("HTTP 429 (rate limited)", retry_after(resp))
             if resp.status_code == 408 or resp.status_code >= 500:
-                raise Retry(f"HTTP {resp.status_code}: {resp.text[:200]}", retry_after(resp))
+                raise Retry(f"HTTP {resp.status_code}: {text_head[:200]}", retry_after(resp))
             if resp.status_code >= 400 and item.schema is not None:
                 raise Fail(f"{server.url} refused the JSON-schema request (response_format): "
-                           f"HTTP {resp.status_code}: {resp.text[:300]}", guided_refused=True)
+                           f"HTTP {resp.status_code}: {text_head[:300]}", guided_refused=True)
             if resp.status_code >= 400:
-                raise Fail(f"HTTP {resp.status_code} from {server.url}: {resp.text[:300]}")
+                raise Fail(f"HTTP {resp.status_code} from {server.url}: {text_head}")
             try:
-                data = resp.json()
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise Retry(f"malformed response: not UTF-8 (byte 0x{raw[e.start]:02x} at {e.start})") from None
+            try:
+                data = json.loads(decoded)
                 choice = data["choices"][0]
                 text = choice["text"] if self.api == "completions" else choice["message"]["content"]
                 if not isinstance(text, str):
@@ -302,8 +326,8 @@ class OpenAIBackend:
                 token_ids = choice.get("token_ids")
                 if token_ids is not None:
                     token_ids = [int(t) for t in token_ids]
-            except (ValueError, KeyError, IndexError, TypeError) as e:
-                raise Retry(f"malformed response: {type(e).__name__}: {resp.text[:120]!r}") from None
+            except (ValueError, KeyError, IndexError, TypeError, RecursionError) as e:
+                raise Retry(f"malformed response: {type(e).__name__}: {decoded[:120]!r}") from None
             answered = data.get("model")
             if isinstance(answered, str) and answered not in (item.model, Path(item.model).name):
                 raise Fail(f"asked {server.url} for model '{item.model}' but it answered as '{answered}'")

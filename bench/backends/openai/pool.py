@@ -6,6 +6,8 @@ Example: ``await probe(client, ServerState(url="http://gpu1:8000/v1"), "Qwen/Qwe
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,7 @@ from bench.types import GenRequest
 
 log = logging.getLogger(__name__)
 
+PROBE_MAX_BYTES = 4 << 20  # a model listing is a few kB
 UNHEALTHY_AFTER = 3  # consecutive refused/broken connections that take a server out of rotation
 
 
@@ -52,10 +55,18 @@ async def probe(client: Any, s: ServerState, served_model: str, timeout_s: float
     """``GET /models``: refused or broken -> unhealthy; a listing must include the base model."""
     httpx = import_httpx()
     s.healthy, s.reason, s.consecutive_errors = True, "", 0
+    limit = min(timeout_s, 30.0)
     try:
-        resp = await client.get(f"{s.url}/models", timeout=min(timeout_s, 30.0))
-    except httpx.HTTPError as e:
-        s.healthy, s.reason = False, f"unreachable: {type(e).__name__}: {e}"
+        async with asyncio.timeout(limit):  # one deadline for the whole reply (a slow drip too)
+            async with client.stream("GET", f"{s.url}/models", timeout=limit) as resp:
+                raw = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    raw += chunk
+                    if len(raw) > PROBE_MAX_BYTES:
+                        raise ValueError(f"the model listing exceeds {PROBE_MAX_BYTES:,} bytes")
+    except (httpx.HTTPError, TimeoutError, ValueError) as e:
+        why = f"no full reply within {limit:g} s" if isinstance(e, TimeoutError) else f"{type(e).__name__}: {e}"
+        s.healthy, s.reason = False, f"unreachable: {why}"
         log.warning("server %s is down: %s", s.url, s.reason)
         return
     if resp.status_code in (404, 405, 501):
@@ -65,7 +76,7 @@ async def probe(client: Any, s: ServerState, served_model: str, timeout_s: float
         log.warning("server %s is down: %s", s.url, s.reason)
         return
     try:
-        data = resp.json()["data"]
+        data = json.loads(bytes(raw).decode("utf-8"))["data"]
         s.models = {str(m["id"]): (str(m["parent"]) if m.get("parent") else None) for m in data}
     except (ValueError, KeyError, TypeError) as e:
         s.healthy, s.reason = False, f"GET /models returned malformed JSON ({type(e).__name__})"
