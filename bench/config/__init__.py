@@ -23,10 +23,11 @@ from bench.config.model import ModelSection, ServerSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.synth import SynthSection
 
 __all__ = [
     "BUNDLED_PREFIX", "DATA_DIR_ENV", "DATA_PREFIX", "ContaminationSection", "CostSection", "ExperimentConfig",
     "GateSection", "JudgeSection", "JudgeSpec", "LoraSection", "ModelSection", "PromptSearchSection",
-    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "TaskSection",
+    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "SynthSection", "TaskSection",
     "bundled_data_dir", "config_from_dict", "judges_from_list", "load_config", "load_judges", "new_tokens_for",
 ]

@@ -6,13 +6,14 @@ not the point here); the readers, chunker, parser, filters, splits and writers a
 
 from __future__ import annotations
 
-import tomllib
+import json
 from pathlib import Path
 
-from tasks.readers import load_registered
-
-from bench.config import bundled_data_dir, config_from_dict
+from bench.backends.scripted import ScriptedBackend
+from bench.config import bundled_data_dir, load_config
+from bench.engine.runner import Runner
 from tasks.ingest import init_project
+from tasks.readers import load_registered
 from tasks.synth import SynthSettings, load_project, replay_generator, synthesize
 from tasks.synth.csvio import export_csv, import_csv
 from tasks.validate import validate
@@ -25,8 +26,8 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
     init = init_project(DATA / "raw", project)
     assert len(init.documents) == 5 and not init.problems
 
-    data = tomllib.loads((project / "ragft.toml").read_text(encoding="utf-8"))
-    settings = SynthSettings.model_validate({**data.pop("synth"), "require_context": True})
+    settings = load_config(project / "ragft.toml", check_paths=False).synth.model_copy(update={"require_context": True})
+    assert isinstance(settings, SynthSettings)
     docs = load_project(project)
     report = synthesize(docs, settings, replay_generator(DATA / "synth_recording.jsonl"), project / "synth",
                         generator_id="recording")
@@ -51,7 +52,7 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
         r = validate(project / sub, corpus=corpus)
         assert r.ok, [str(p) for p in r.problems]
 
-    cfg = config_from_dict(data, source=str(project / "ragft.toml"), base_dir=str(project))
+    cfg = load_config(project / "ragft.toml")
     assert set(cfg.arms) >= {"base", "prompt", "rag", "oracle", "lora"}
     for t in cfg.tasks:
         task = load_registered(t.loader, t.name, cfg.resolve_path(t.path),
@@ -72,3 +73,20 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
     import_csv(tmp_path / "review.csv", project / "synth")
     after = {p: p.read_bytes() for p in sorted((project / "synth").rglob("*")) if p.is_file() and p.suffix != ".csv"}
     assert after == before
+
+    # ... and a run on them: the report names the split and marks the synthetic items and their share
+    answers = {e.id: e.reference or "" for t in cfg.tasks
+               for e in load_registered(t.loader, t.name, cfg.resolve_path(t.path),
+                                        cfg.resolve_path(t.corpus) if t.corpus else None, t.dataset).split("test")}
+    Runner(cfg, backend=ScriptedBackend(answers=answers, default="x"), arms=["base", "oracle"],
+           output_dir=tmp_path / "runs").run()
+    run_dir = next((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert {(s["task"], s["arm"]) for s in summary["summaries"]} == {
+        ("synth_qa", "base"), ("synth_qa", "oracle"), ("synth_document", "base"), ("synth_document", "oracle"),
+        ("synth_choice", "base")}
+    report_md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "synth_qa: 17 of 17 evaluated items are synthetic (100 %)" in report_md
+    assert "synth_choice: synthetic items of ragft synth: generator recording, prompt quiz#" in report_md
+    assert "; split by document: train, dev and test items come from different documents" in report_md
+    assert "synth_qa: generation: 25 call(s), 47 candidate item(s), kept 40; removed: unparseable 1" in report_md
