@@ -209,6 +209,9 @@ def _print_report(report: Any, out_dir: Path, config: Path) -> None:
         out.print(f"[yellow]warning[/] {w}", markup=True)
     out.print(f"wrote {', '.join(report.files) or 'no task file'} under {out_dir}; "
               f"rejected items with the reason: {out_dir / REJECTED}; counts: {out_dir / REPORT}")
+    if "fresh" in report.split_documents:
+        out.print(f"{len(report.split_documents['fresh'])} document(s) added later are in the split 'fresh' only "
+                  "(never trained on): evaluate them apart with a copy of a task that has split = \"fresh\"")
     if report.pending:
         out.print(f"[yellow]{report.pending} generation(s) failed[/]: run the same command again to retry them",
                   markup=True)

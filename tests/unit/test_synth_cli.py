@@ -180,3 +180,34 @@ def test_backend_generator_passes_the_schema_and_caches(tmp_path: Path, guided: 
     again = synthesize(docs, settings, generate, tmp_path / "b", generator_id="g", decoding=decoding)
     assert len(backend.schemas) == n and again.model_dump() == report.model_dump()
     cache.close()
+
+
+def test_documents_added_later_are_evaluated_apart(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bench.cli.ingest import synth
+    from tasks.readers import load_task
+
+    docs = tmp_path / "docs"
+    shutil.copytree(DATA / "raw", docs)
+    later = docs / "library_guide.md"
+    held = later.read_bytes()
+    later.unlink()
+    project = tmp_path / "p"
+    init_project(docs, project, now=datetime(2026, 1, 10, tzinfo=UTC))
+    later.write_bytes(held)  # a document that arrived after the adapter was trained
+    init_project(docs, project, now=datetime(2026, 5, 10, tzinfo=UTC))
+    config = project / "ragft.toml"
+    text = config.read_text(encoding="utf-8").replace("# fresh_after = 2026-04-01", "fresh_after = 2026-04-01")
+    config.write_text(text + '\n[[tasks]]\nname = "synth_qa_fresh"\nloader = "qa-jsonl"\npath = "synth/qa"\n'
+                      'corpus = "corpus.jsonl"\nsplit = "fresh"\n', encoding="utf-8")
+    synth(config, replay=RECORDING)
+    rep = json.loads((project / "synth" / "generation_report.json").read_text(encoding="utf-8"))
+    library = [json.loads(x)["doc_id"] for x in (project / "documents.jsonl").read_text().splitlines()
+               if json.loads(x)["source"] == "library_guide.md"]
+    assert rep["split_documents"]["fresh"] == library
+    cfg = load_config(config)
+    fresh = load_task(next(t for t in cfg.tasks if t.name == "synth_qa_fresh"), cfg)
+    assert fresh.split("fresh") and all(e.metadata["doc_id"] == library[0] for e in fresh.split("fresh"))
+    assert all(e.metadata["doc_id"] != library[0] for s in ("train", "dev", "test") for e in fresh.split(s))
+    assert any("split fresh: items on 1 document(s) added later" in n for n in fresh.notes)
