@@ -194,17 +194,24 @@ def synth(
 
 
 def _print_report(report: Any, out_dir: Path, config: Path) -> None:
+    from rich.table import Table
+
     from tasks.synth.driver import REJECTED, REPORT
 
     out = Console(highlight=False, soft_wrap=True)
     out.print(f"generator {report.generator} ({report.decoding}), split by {report.split_by}")
-    cols = ["units", "failed", "unparseable", "candidates", "invalid", "unknown_passage", "unsupported",
-            "duplicate", "llm_unsupported", "answerable_without_context", "kept"]
-    out.print("kind      " + " ".join(f"{c[:12]:>12}" for c in cols) + "  splits")
-    for kind, c in report.kinds.items():
-        d = c.model_dump()
-        splits = ", ".join(f"{k} {v}" for k, v in sorted(c.splits.items()))
-        out.print(f"{kind:<9} " + " ".join(f"{d[col]:>12}" for col in cols) + f"  {splits}")
+    rows = {"units": "generator calls", "failed": "failed (retried next run)", "unparseable": "unparseable reply",
+            "candidates": "items in the replies", "invalid": "invalid", "unknown_passage": "unknown passage id",
+            "unsupported": "not supported by the passage", "duplicate": "near-duplicate",
+            "llm_unsupported": "LLM check: unsupported", "answerable_without_context": "answerable without context",
+            "kept": "kept"}
+    kinds = list(report.kinds)
+    table = Table("", *kinds, box=None, pad_edge=False)
+    for key, label in rows.items():
+        table.add_row(label, *(str(getattr(report.kinds[k], key)) for k in kinds))
+    for split in sorted({s for c in report.kinds.values() for s in c.splits}):
+        table.add_row(f"  in {split}", *(str(report.kinds[k].splits.get(split, 0)) for k in kinds))
+    out.print(table)
     for w in report.warnings:
         out.print(f"[yellow]warning[/] {w}", markup=True)
     out.print(f"wrote {', '.join(report.files) or 'no task file'} under {out_dir}; "
