@@ -84,14 +84,22 @@ def test_init_synth_review_commands_on_the_sample_documents(tmp_path: Path) -> N
     assert rep["split_by"] == "question" and rep["kinds"]["qa"]["answerable_without_context"] == 0
     assert (project / "synth" / "generations.jsonl").read_bytes() == journal
 
-    # the config now validates (its task files exist) and the review round trip keeps the files
+    # the config now validates with its task files, and the review round trip keeps the files
     load_config(config)
+    r = ragft("validate", str(config), cwd=tmp_path)
+    assert r.returncode == 0 and "synth/quiz/test/synth_choice.json: jaster" in r.stdout and "ok: no problems" in r.stdout
     before = (project / "synth" / "qa" / "test.jsonl").read_bytes()
     r = ragft("synth-export", str(config), str(tmp_path / "review.csv"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     r = ragft("synth-import", str(config), str(tmp_path / "review.csv"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (project / "synth" / "qa" / "test.jsonl").read_bytes() == before
+
+    qa_test = project / "synth" / "qa" / "test.jsonl"
+    qa_test.write_text(qa_test.read_text(encoding="utf-8").replace('"gold_passages": ["', '"gold_passages": ["x', 1),
+                       encoding="utf-8")
+    r = ragft("validate", str(config), cwd=tmp_path)
+    assert r.returncode == 1 and f"{qa_test}:1: gold_passages" in r.stdout, r.stdout
 
     r = ragft("synth", str(config), "--split-by", "chapter", cwd=tmp_path)
     assert r.returncode == 2 and "--split-by: expected document or question, got 'chapter'" in r.stderr
