@@ -8,6 +8,7 @@ Example: ``ragft init docs/ --out myproject && ragft synth myproject/ragft.toml`
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -193,6 +194,9 @@ def synth(
     _print_report(report, out_dir, config)
 
 
+MAX_SHOWN = 8  # rejected items printed (all of them are in rejected.jsonl)
+
+
 def _print_report(report: Any, out_dir: Path, config: Path) -> None:
     from rich.table import Table
 
@@ -212,6 +216,13 @@ def _print_report(report: Any, out_dir: Path, config: Path) -> None:
     for split in sorted({s for c in report.kinds.values() for s in c.splits}):
         table.add_row(f"  in {split}", *(str(report.kinds[k].splits.get(split, 0)) for k in kinds))
     out.print(table)
+    rejected = out_dir / REJECTED
+    lines = rejected.read_text(encoding="utf-8").splitlines() if rejected.is_file() else []
+    for line in lines[:MAX_SHOWN]:
+        r = json.loads(line)
+        out.print(f"rejected {r['unit']} ({r['reason']}): {r['detail']}")
+    if len(lines) > MAX_SHOWN:
+        out.print(f"… and {len(lines) - MAX_SHOWN} more rejected item(s)")
     for w in report.warnings:
         out.print(f"[yellow]warning[/] {w}", markup=True)
     out.print(f"wrote {', '.join(report.files) or 'no task file'} under {out_dir}; "

@@ -64,6 +64,8 @@ def test_init_synth_review_commands_on_the_sample_documents(tmp_path: Path) -> N
     r = ragft("synth", str(config), "--replay", str(RECORDING), "--require-context", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "recording:synth_recording.jsonl (recorded), split by document" in r.stdout
+    assert "(unparseable): no JSON in the reply (prose:" in r.stdout  # the unit is named
+    assert "(unknown_passage): passage id" in r.stdout and "more rejected item(s)" in r.stdout
     rep = json.loads((project / "synth" / "generation_report.json").read_text(encoding="utf-8"))
     assert rep["decoding"] == "recorded" and rep["settings"]["require_context"] is True
     assert rep["kinds"]["qa"]["answerable_without_context"] == 4 and rep["kinds"]["qa"]["kept"] == 40
