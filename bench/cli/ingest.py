@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -128,6 +129,9 @@ def synth(
     replay: Annotated[
         Path | None, typer.Option(help="answer from recorded generator replies (JSONL) instead of a model")
     ] = None,
+    fresh_after: Annotated[
+        str | None, typer.Option(help="documents added after this date (YYYY-MM-DD) go to the split 'fresh' only")
+    ] = None,
     max_units: Annotated[int | None, typer.Option(min=1, help="at most N generator calls per kind (a quick try)")] = None,
     overwrite: Annotated[bool, typer.Option(help="rewrite task files even if they were edited by hand")] = False,
 ) -> None:
@@ -148,6 +152,12 @@ def synth(
         update["require_context"] = require_context
     if max_units is not None:
         update["max_units"] = max_units
+    if fresh_after is not None:
+        try:
+            update["fresh_after"] = datetime.fromisoformat(fresh_after) if "T" in fresh_after else \
+                date.fromisoformat(fresh_after)
+        except ValueError:
+            raise RagftError(f"--fresh-after: expected a date like 2026-04-01, got '{fresh_after}'") from None
     settings = cfg.synth.model_copy(update=update)
     project, corpus, out_dir = _project_paths(cfg)
     docs = load_project(project, corpus)

@@ -208,10 +208,10 @@ def test_documents_added_later_are_evaluated_apart(tmp_path: Path) -> None:
     later.write_bytes(held)  # a document that arrived after the adapter was trained
     init_project(docs, project, now=datetime(2026, 5, 10, tzinfo=UTC))
     config = project / "ragft.toml"
-    text = config.read_text(encoding="utf-8").replace("# fresh_after = 2026-04-01", "fresh_after = 2026-04-01")
+    text = config.read_text(encoding="utf-8")
     config.write_text(text + '\n[[tasks]]\nname = "synth_qa_fresh"\nloader = "qa-jsonl"\npath = "synth/qa"\n'
                       'corpus = "corpus.jsonl"\nsplit = "fresh"\n', encoding="utf-8")
-    synth(config, replay=RECORDING)
+    synth(config, replay=RECORDING, fresh_after="2026-04-01")
     rep = json.loads((project / "synth" / "generation_report.json").read_text(encoding="utf-8"))
     library = [json.loads(x)["doc_id"] for x in (project / "documents.jsonl").read_text().splitlines()
                if json.loads(x)["source"] == "library_guide.md"]
