@@ -138,7 +138,7 @@ def synth(
     """Generate evaluation and training items from the corpus with the generator model of [synth]
     (any backend), filter them, split them and write them where the config's tasks read them.
     Resumable: a rerun generates only what is missing."""
-    from bench.config import load_config
+    from bench.config import SynthSection, load_config
     from bench.progress import progress_bar
     from tasks.synth import load_project, replay_generator, synthesize
 
@@ -158,7 +158,7 @@ def synth(
                 date.fromisoformat(fresh_after)
         except ValueError:
             raise RagftError(f"--fresh-after: expected a date like 2026-04-01, got '{fresh_after}'") from None
-    settings = cfg.synth.model_copy(update=update)
+    settings = SynthSection.model_validate({**cfg.synth.model_dump(), **update})
     project, corpus, out_dir = _project_paths(cfg)
     docs = load_project(project, corpus)
     recording = replay if replay is not None else (cfg.resolve_path(settings.replay) if settings.replay else None)

@@ -86,6 +86,8 @@ def _run_stage(journal: Journal, stage: str, todo: list[tuple[str, GenRequest]],
                settings: SynthSettings, generator_id: str, progress: Progress | None) -> None:
     """Ask ``generate`` for every request not yet answered, journaling each outcome as it arrives."""
     pending = [(u, r) for u, r in todo if not journal.done(stage, u, messages_key(r.messages))]
+    if progress and pending:
+        progress(0, len(pending), stage)
     for start in range(0, len(pending), settings.batch_size):
         batch = pending[start : start + settings.batch_size]
         results = generate([r for _, r in batch])
