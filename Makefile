@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/demo.toml
 
-.PHONY: demo demo-vllm test install install-dev install-vllm lint bench bench-vllm clean
+.PHONY: demo demo-vllm demo-docs test install install-dev install-vllm lint bench bench-vllm clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,11 @@ $(VENV)/.installed-vllm: $(VENV)/.installed-dev pyproject.toml
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $@
 
+# `ragft init`'s document readers (pypdf, python-docx, beautifulsoup4 + lxml, charset-normalizer)
+$(VENV)/.installed-ingest: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e ".[ingest]"
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-vllm: $(VENV)/.installed-vllm
@@ -38,6 +43,15 @@ demo: install
 # Every arm through vLLM's CPU build, one engine for the whole run (configs/demo-vllm-cpu.toml).
 demo-vllm: install-vllm
 	$(BIN)/ragft run configs/demo-vllm-cpu.toml
+
+# Your documents to a report: read a folder of documents, generate items (here: the recorded
+# replies of a generator for the bundled sample documents, on CPU), run every arm on a few of them.
+DOCS ?= tasks/data/raw
+DOCS_PROJECT ?= reports/docs-demo
+demo-docs: $(VENV)/.installed-ingest
+	$(BIN)/ragft init $(DOCS) --out $(DOCS_PROJECT)
+	$(BIN)/ragft synth $(DOCS_PROJECT)/ragft.toml --replay tasks/data/synth_recording.jsonl --require-context
+	$(BIN)/ragft run $(DOCS_PROJECT)/ragft.toml --limit 8
 
 test: install-vllm
 	$(BIN)/lint-imports

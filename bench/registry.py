@@ -90,6 +90,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
         "judge": Entry("bench.cli.judge:app", "grade, judge-check"),
         "adapters": Entry("bench.cli.adapters:app", "train, contamination, gate, adapters"),
         "retrieval": Entry("bench.cli.retrieval:app", "index"),
+        "ingest": Entry("bench.cli.ingest:app", "init, synth, synth-export, synth-import"),
     },
 }
 

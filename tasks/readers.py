@@ -17,6 +17,7 @@ from bench.prompts import PromptTemplate, few_shot_examples
 from bench.types import Example
 from tasks.jaster import load_jaster
 from tasks.loaders import Task, load_document, load_qa
+from tasks.synth.provenance import synth_notes
 
 if TYPE_CHECKING:
     from bench.config import ExperimentConfig, TaskSection
@@ -36,6 +37,7 @@ def load_task(tc: TaskSection, cfg: ExperimentConfig) -> Task:
     path = cfg.resolve_path(tc.path)
     corpus = cfg.resolve_path(tc.corpus) if tc.corpus else None
     task = load_registered(tc.loader, tc.name, path, corpus, tc.dataset)
+    task.notes = [*task.notes, *synth_notes(task, path)]  # items of `ragft synth`: generator, split, filters
     if tc.metrics:
         task.metrics = list(tc.metrics)
     return task

@@ -6,7 +6,7 @@ Example: ``ragft validate tasks/data/qa --corpus tasks/data/corpus.jsonl``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,8 @@ from bench.errors import RagftError
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="a data file or folder (corpus/qa/document JSONL or jaster JSON)")],
+    path: Annotated[Path, typer.Argument(help="a data file or folder (corpus/qa/document JSONL or jaster JSON), "
+                                               "or an experiment config (.toml): the config and its tasks' files")],
     kind: Annotated[str | None, typer.Option(help="corpus | qa | document | jaster (default: detected)")] = None,
     corpus: Annotated[Path | None, typer.Option(help="corpus JSONL to check gold_passages / doc_id links against")] = None,
     max_problems: Annotated[int, typer.Option(min=1, help="print at most this many problems")] = 200,
@@ -28,8 +29,11 @@ def validate(
 
     if kind is not None and kind not in KINDS:
         raise RagftError(f"--kind: expected one of {', '.join(KINDS)}, got '{kind}'")
-    report = run_validate(path, kind, corpus)  # type: ignore[arg-type]
     out = Console(highlight=False, soft_wrap=True)  # one problem per line, greppable
+    if path.suffix.lower() == ".toml" and kind is None:
+        report = _validate_config(path, out)
+    else:
+        report = run_validate(path, kind, corpus)  # type: ignore[arg-type]
     for f, k, n in report.files:
         out.print(f"{f}: {k}, {n} record(s)")
     for p in report.problems[:max_problems]:
@@ -40,6 +44,33 @@ def validate(
         out.print(f"{len(report.problems)} problem(s)")
         raise SystemExit(1)  # typer.Exit's code is dropped by main() in non-standalone mode
     out.print("[green]ok[/]: no problems found", markup=True)
+
+
+def _validate_config(path: Path, out: Console) -> Any:
+    """An experiment config (stops at its first problem), then every data file of its tasks
+    (the ``qa-jsonl``, ``document-jsonl`` and ``jaster`` ones; public sets are read as distributed)."""
+    from bench.config import load_config
+    from tasks.validate import Report
+    from tasks.validate import validate as run_validate
+
+    cfg = load_config(path)
+    out.print(f"{path}: config, {len(cfg.tasks)} task(s), arms {', '.join(cfg.arms)}")
+    total = Report(files=[], problems=[])
+    seen: set[tuple[str, str]] = set()
+    for tc in cfg.tasks:
+        kinds = {"qa-jsonl": "qa", "document-jsonl": "document", "jaster": "jaster"}
+        if tc.loader not in kinds:
+            continue
+        task_path = cfg.resolve_path(tc.path)
+        corpus = cfg.resolve_path(tc.corpus) if tc.corpus else None
+        key = (str(task_path), str(corpus))
+        if key in seen:
+            continue
+        seen.add(key)
+        r = run_validate(task_path, kinds[tc.loader], corpus)  # type: ignore[arg-type]
+        total.files.extend(r.files)
+        total.problems.extend(r.problems)
+    return total
 
 
 @app.command("export-jaster")

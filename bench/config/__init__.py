@@ -24,12 +24,13 @@ from bench.config.model import ModelSection, ServerSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.synth import SynthSection
 from bench.config.templates import TemplateSection
 from bench.config.tracking import TrackingSection
 
 __all__ = [
     "BUNDLED_PREFIX", "DATA_DIR_ENV", "DATA_PREFIX", "ContaminationSection", "CostSection", "ExperimentConfig",
     "GateSection", "JudgeSection", "JudgeSpec", "LoraSection", "ModelSection", "PromptSearchSection",
-    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "TaskSection", "TemplateSection", "TrackingSection",
+    "ReportSection", "RetrievalSection", "RunSection", "Section", "ServerSection", "SynthSection", "TaskSection", "TemplateSection", "TrackingSection",
     "bundled_data_dir", "config_from_dict", "expand_arm", "fraction_name", "judges_from_list", "load_config", "load_judges", "new_tokens_for",
 ]

@@ -1,7 +1,7 @@
 """Experiment configs: TOML files validated by pydantic, with errors that name file, key and expectation.
 
 The tables live one per file in this package (``model``, ``judges``, ``lora``, ``retrieval``,
-``prompt_search``, ``report``); this module assembles them into ``ExperimentConfig``.
+``prompt_search``, ``report``, ``synth``); this module assembles them into ``ExperimentConfig``.
 
 Example: ``cfg = load_config("configs/demo.toml")``
 """
@@ -25,6 +25,7 @@ from bench.config.model import ModelSection
 from bench.config.prompt_search import PromptSearchSection
 from bench.config.report import CostSection, ReportSection
 from bench.config.retrieval import RetrievalSection
+from bench.config.synth import SynthSection
 from bench.config.templates import TemplateSection
 from bench.config.tracking import TrackingSection
 from bench.errors import InputError, RagftError
@@ -89,6 +90,7 @@ class ExperimentConfig(Section):
     templates: dict[str, TemplateSection] = Field(default_factory=dict)  # fixed prompts: arm prompt:NAME
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
     tracking: TrackingSection = Field(default_factory=TrackingSection)  # not in the run id
+    synth: SynthSection = Field(default_factory=SynthSection)  # `ragft synth`; not in the run id
 
     @field_validator("lora", mode="before")
     @classmethod
@@ -188,8 +190,11 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
 
 
 def config_from_dict(
-    data: dict[str, Any], source: str = "<memory>", base_dir: str = ".", data_dir: str | Path | None = None
+    data: dict[str, Any], source: str = "<memory>", base_dir: str = ".", data_dir: str | Path | None = None,
+    check_paths: bool = True,
 ) -> ExperimentConfig:
+    """The validated config; ``check_paths=False`` skips the existence check of task files (``ragft
+    synth`` reads a config whose task files it is about to write)."""
     try:
         cfg = ExperimentConfig.model_validate(
             {**data, "source": source, "base_dir": base_dir, "data_dir": str(data_dir) if data_dir else None}
@@ -214,7 +219,7 @@ def config_from_dict(
                 found = p.exists()
             except OSError as e:  # e.g. a name longer than the file system allows
                 raise InputError(source, f"tasks.{i}.{key}", f"a usable path ({e.strerror})", got=val) from None
-            if not found:
+            if not found and check_paths:
                 raise InputError(source, f"tasks.{i}.{key}", f"an existing file or folder ({p})", got=val)
         if t.loader == "jaster" and not t.dataset:
             raise InputError(source, f"tasks.{i}.dataset", "the jaster dataset name (file stem)")
@@ -267,7 +272,7 @@ def expand_arm(cfg: ExperimentConfig, arm: str) -> list[str]:
     return out if expanded else [arm]
 
 
-def load_config(path: str | Path, data_dir: str | Path | None = None) -> ExperimentConfig:
+def load_config(path: str | Path, data_dir: str | Path | None = None, check_paths: bool = True) -> ExperimentConfig:
     p = Path(path)
     try:
         found = p.is_file()
@@ -289,7 +294,8 @@ def load_config(path: str | Path, data_dir: str | Path | None = None) -> Experim
         raise InputError(str(p), None, f"valid TOML ({e})", line=line) from None
     except RecursionError:
         raise InputError(str(p), None, "TOML nested less deeply (arrays or tables about a thousand levels deep)") from None
-    return config_from_dict(data, source=str(p), base_dir=str(p.parent.resolve()), data_dir=data_dir)
+    return config_from_dict(data, source=str(p), base_dir=str(p.parent.resolve()), data_dir=data_dir,
+                            check_paths=check_paths)
 
 
 def new_tokens_for(tc: TaskSection, cfg: ExperimentConfig, output_length: int | None) -> int:

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bench.errors import InputError, RagftError
 from tasks.ingest.chunk import split_passages
-from tasks.ingest.readers import ProblemKind, RawDocument, Unreadable, read_document
+from tasks.ingest.readers import ProblemKind, RawDocument, Unreadable, check_readers, read_document
 from tasks.ingest.starter import starter_config
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,7 @@ def init_project(
     if not docs_dir.is_dir():
         raise InputError(str(docs_dir), None, "a folder of documents (.txt, .md, .html, .pdf, .docx)")
     files = list_files(docs_dir)
+    check_readers({p.suffix.lower() for p in files})
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     added = _previous_added(out_dir)

@@ -50,6 +50,29 @@ def require(module: str, package: str) -> None:
         raise MissingDependencyError(package, "ingest", f"Reading documents with {package}")
 
 
+# the libraries each file type needs (import name, package name): the ``ingest`` extra
+NEEDS: dict[str, list[tuple[str, str]]] = {
+    ".pdf": [("pypdf", "pypdf")], ".docx": [("docx", "python-docx")],
+    ".html": [("bs4", "beautifulsoup4"), ("lxml", "lxml")], ".htm": [("bs4", "beautifulsoup4"), ("lxml", "lxml")],
+    ".txt": [("charset_normalizer", "charset-normalizer")], ".text": [("charset_normalizer", "charset-normalizer")],
+}
+
+
+def check_readers(suffixes: set[str]) -> None:
+    """Before reading a folder: every library its file types need is installed, else one error naming
+    the missing packages and the extra (a folder of .md files needs none)."""
+    import importlib.util
+
+    missing: dict[str, list[str]] = {}
+    for suffix in sorted(suffixes):
+        for module, package in NEEDS.get(suffix, []):
+            if importlib.util.find_spec(module) is None:
+                missing.setdefault(package, []).append(suffix)
+    if missing:
+        kinds = sorted({s for v in missing.values() for s in v})
+        raise MissingDependencyError(", ".join(missing), "ingest", f"Reading the {', '.join(kinds)} files")
+
+
 class Unreadable(Exception):
     """A file that yields no usable text, with the reason shown to the user."""
 

@@ -64,16 +64,22 @@ few_shots = 4
 [judge]
 kind = "reference"
 
-[prompt]
+[prompt]                        # the prompt arm: templates searched on each task's dev split
 strategy = "halving"
-budget = 40
+budget = 40                     # dev generations per task
 max_shots = 4
+
+[prompt.tasks.synth_document]   # whole-document prompts are long: only the query placement, 2 dev items
+strategy = "grid"
+dimensions = ["query_position"]
+dev_limit = 2
 
 [lora]                          # trained on the train split only (see [synth] split_by)
 name = "project"
 tasks = ["synth_qa", "synth_choice"]
 rank = 8
 alpha = 16
+layers = [12, 13, 14, 15, 16, 17]   # the top 6 of the embedded Gemma's 18 layers (faster on CPU); delete for another model
 learning_rate = 1e-3
 epochs = 1
 batch_size = 4
@@ -97,8 +103,11 @@ dev_share = 0.1
 require_context = false         # true: drop items the generator answers without the passage
 support_threshold = 0.6         # share of the answer's characters that must be found in its passage
 duplicate_threshold = 0.7       # character 3-gram overlap above which a question is a near-duplicate
-# fresh_after = "2026-04-01"    # documents added after this date are evaluated apart (split "fresh")
+# fresh_after = 2026-04-01      # documents added after this date are evaluated apart (split "fresh")
 # replay = "bundled:synth_recording.jsonl"   # recorded generator replies (the CPU demo on the sample documents)
+# [synth.model]                 # the generator (a [model] table: hf | vllm | openai); default: [model] above
+# id = "Qwen/Qwen2.5-7B-Instruct"
+# backend = "vllm"
 """
 
 

@@ -64,7 +64,12 @@ def decode_text(raw: bytes) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf_8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        from bench.errors import MissingDependencyError
+
+        raise MissingDependencyError("charset-normalizer", "ingest", "Reading text that is not UTF-8") from None
 
     best = from_bytes(raw, cp_isolation=JAPANESE_ENCODINGS).best()
     if best is None and b"\x00" not in raw:

@@ -86,6 +86,8 @@ def _run_stage(journal: Journal, stage: str, todo: list[tuple[str, GenRequest]],
                settings: SynthSettings, generator_id: str, progress: Progress | None) -> None:
     """Ask ``generate`` for every request not yet answered, journaling each outcome as it arrives."""
     pending = [(u, r) for u, r in todo if not journal.done(stage, u, messages_key(r.messages))]
+    if progress and pending:
+        progress(0, len(pending), stage)
     for start in range(0, len(pending), settings.batch_size):
         batch = pending[start : start + settings.batch_size]
         results = generate([r for _, r in batch])
@@ -170,9 +172,12 @@ def _reject(c: KindCounts, rejected: list[Rejected], item: SynthItem, reason: st
 
 def synthesize(
     docs: list[SourceDoc], settings: SynthSettings, generate: Generate, out_dir: Path, *,
-    generator_id: str, progress: Progress | None = None, overwrite_edits: bool = False,
+    generator_id: str, progress: Progress | None = None, overwrite_edits: bool = False, decoding: str = "",
 ) -> GenerationReport:
-    """Generate, filter, split and write synthetic items for ``docs``; resumable from ``out_dir``."""
+    """Generate, filter, split and write synthetic items for ``docs``; resumable from ``out_dir``.
+
+    ``decoding`` is recorded in the report: ``json-schema`` (constrained output), ``unconstrained``
+    (free text, parsed) or ``recorded`` (replayed replies)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     units = build_units(docs, settings)
     counts: dict[str, KindCounts] = {k: KindCounts() for k in settings.kinds}
@@ -239,7 +244,7 @@ def synthesize(
     files = write_tasks(items, out_dir, overwrite_edits=overwrite_edits)
     (out_dir / REJECTED).write_text("".join(r.model_dump_json() + "\n" for r in rejected), encoding="utf-8")
     report = GenerationReport(
-        generator=generator_id, prompt_hashes={k: prompt_hash(k) for k in settings.kinds},
+        generator=generator_id, decoding=decoding, prompt_hashes={k: prompt_hash(k) for k in settings.kinds},
         split_by=settings.split_by, seed=settings.seed, settings=settings.model_dump(mode="json"),
         kinds=counts, split_documents=doc_splits, files=files, warnings=warnings,
     )

@@ -128,6 +128,7 @@ class GenerationReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generator: str
+    decoding: str = ""  # json-schema | unconstrained | recorded
     prompt_hashes: dict[str, str]
     split_by: str
     seed: int

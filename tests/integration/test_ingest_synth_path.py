@@ -1,15 +1,19 @@
-"""The demo path on the bundled sample documents: init -> synth (recorded replies) -> validate and load.
+"""The demo path on the bundled sample documents: init -> synth (recorded replies) -> validate, load and run.
 
 The generator is the recording of ``tasks/data/synth_recording.jsonl`` (the model's quality is
-not the point here); the readers, chunker, parser, filters, splits and writers are the real ones.
+not the point here); the readers, chunker, parser, filters, splits and writers are the real ones,
+and the run on the items uses the real hf backend with the tiny random model.
 """
 
 from __future__ import annotations
 
-import tomllib
+import json
 from pathlib import Path
 
-from bench.config import bundled_data_dir, config_from_dict
+import pytest
+
+from bench.config import bundled_data_dir, load_config
+from bench.engine.runner import Runner
 from tasks.ingest import init_project
 from tasks.readers import load_registered
 from tasks.synth import SynthSettings, load_project, replay_generator, synthesize
@@ -18,14 +22,16 @@ from tasks.validate import validate
 
 DATA = bundled_data_dir()
 
+pytestmark = pytest.mark.slow  # a tiny model's run
 
-def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
+
+def test_documents_to_validated_synthetic_tasks(tmp_path: Path, tiny_model: Path) -> None:
     project = tmp_path / "project"
     init = init_project(DATA / "raw", project)
     assert len(init.documents) == 5 and not init.problems
 
-    data = tomllib.loads((project / "ragft.toml").read_text(encoding="utf-8"))
-    settings = SynthSettings.model_validate({**data.pop("synth"), "require_context": True})
+    settings = load_config(project / "ragft.toml", check_paths=False).synth.model_copy(update={"require_context": True})
+    assert isinstance(settings, SynthSettings)
     docs = load_project(project)
     report = synthesize(docs, settings, replay_generator(DATA / "synth_recording.jsonl"), project / "synth",
                         generator_id="recording")
@@ -50,7 +56,7 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
         r = validate(project / sub, corpus=corpus)
         assert r.ok, [str(p) for p in r.problems]
 
-    cfg = config_from_dict(data, source=str(project / "ragft.toml"), base_dir=str(project))
+    cfg = load_config(project / "ragft.toml")
     assert set(cfg.arms) >= {"base", "prompt", "rag", "oracle", "lora"}
     for t in cfg.tasks:
         task = load_registered(t.loader, t.name, cfg.resolve_path(t.path),
@@ -71,3 +77,23 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path) -> None:
     import_csv(tmp_path / "review.csv", project / "synth")
     after = {p: p.read_bytes() for p in sorted((project / "synth").rglob("*")) if p.is_file() and p.suffix != ".csv"}
     assert after == before
+
+    # ... and a run on them: the report names the split and marks the synthetic items and their share
+    # the real hf backend with the tiny random model (its answers are not the point, the path is)
+    toml = (project / "ragft.toml").read_text(encoding="utf-8")
+    (project / "ragft.toml").write_text(
+        toml.replace('id = "embedded:gemma-3-270m"', f'id = "{tiny_model}"').replace("max_new_tokens = 64", "max_new_tokens = 4"),
+        encoding="utf-8")
+    run_cfg = load_config(project / "ragft.toml")
+    Runner(run_cfg, arms=["base", "oracle"], output_dir=tmp_path / "runs", limit=4).run()
+    run_dir = next((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert {(s["task"], s["arm"]) for s in summary["summaries"]} == {
+        ("synth_qa", "base"), ("synth_qa", "oracle"), ("synth_document", "base"), ("synth_document", "oracle"),
+        ("synth_choice", "base")}
+    report_md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert all(s["n_failed"] == 0 for s in summary["summaries"])
+    assert "synth_qa: 4 of 4 evaluated items are synthetic (100 %)" in report_md
+    assert "synth_choice: synthetic items of ragft synth: generator recording, prompt quiz#" in report_md
+    assert "; split by document: train, dev and test items come from different documents" in report_md
+    assert "synth_qa: generation: 25 call(s), 47 candidate item(s), kept 40; removed: unparseable 1" in report_md

@@ -100,7 +100,7 @@ def test_bad_files_are_named_counted_and_the_rest_goes_on(tmp_path: Path) -> Non
     (docs / "scan.pdf").write_bytes(_pdf_bytes(blank=True))
     (docs / "sjis.txt").write_bytes("みなと市 お知らせ\n\n申込みは窓口で受け付けます。期限は5月31日です。".encode("cp932"))
     with (docs / "huge.txt").open("wb") as fh:
-        fh.truncate(21_000_000)  # over the default 20 MB limit (sparse: nothing is written)
+        fh.truncate(50_000_000)  # a 50 MB file, over the default 20 MB limit (sparse: nothing is written)
     (docs / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     (docs / "table.xlsx").write_bytes(b"PK")
     (docs / "copy.md").write_bytes((docs / "good.md").read_bytes())
@@ -114,7 +114,7 @@ def test_bad_files_are_named_counted_and_the_rest_goes_on(tmp_path: Path) -> Non
         "good.md": "duplicate", "headings.md": "empty",
     }
     assert sorted(d.source for d in report.documents) == ["copy.md", "sjis.txt"]
-    assert "21.0 MB" in next(str(p) for p in report.problems if p.kind == "oversize")
+    assert "50.0 MB is over the 20 MB limit" in next(str(p) for p in report.problems if p.kind == "oversize")
     saved = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
     assert len(saved["problems"]) == 9 and report.files == 11
     sjis = next(d for d in report.documents if d.source == "sjis.txt")
