@@ -13,13 +13,16 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.registry import NAME_RE, AdapterRef, Registry, check_safetensors_only
 from adapters.train import META_FILE
 from bench.config import ExperimentConfig
 from bench.errors import RagftError
 from bench.models import fingerprint_model, resolve_model
+
+if TYPE_CHECKING:
+    from adapters.data import Contexts
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,11 @@ def register_folder(registry: Registry, folder: Path, *, base_fp: str, prefix: s
     )
 
 
-def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[AdapterRef, Path]:
-    """The adapter for ``cfg`` (registered, checked against the served base model) and its folder."""
+def ensure_adapter(
+    cfg: ExperimentConfig, *, console: Any = None, contexts: Contexts | None = None
+) -> tuple[AdapterRef, Path]:
+    """The adapter for ``cfg`` (registered, checked against the served base model) and its folder.
+    ``contexts``: the passages of RAFT training items (``lora.raft``; see ``adapters.data``)."""
     lc = cfg.lora
     registry = Registry.default(cfg.resolve_path(lc.registry) if lc.registry else None)
     model_path = resolve_model(cfg.model.id)
@@ -74,7 +80,7 @@ def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[Adapt
     from adapters.train import train_adapter
 
     tok = _load_tokenizer(model_path)
-    items, skipped = build_training_items(cfg, tok)
+    items, skipped = build_training_items(cfg, tok, contexts)
     data_hash = train_data_hash(items)
     key = adapter_key(base_fp, data_hash, cfg)
     out = registry.root / "trained" / key
@@ -87,7 +93,7 @@ def ensure_adapter(cfg: ExperimentConfig, *, console: Any = None) -> tuple[Adapt
         meta = {
             "base_model": base_fp, "base_model_path": model_path, "train_data_hash": data_hash,
             "config": lc.training_identity(), "tasks": sorted({i.task for i in items}),
-            "skipped_too_long": skipped,
+            "skipped_too_long": skipped, "raft": lc.raft,
         }
         res = train_adapter(cfg, model_path, items, out, tokenizer=tok, meta=meta)
         if console is not None:

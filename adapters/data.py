@@ -1,7 +1,9 @@
 """Training items for a LoRA adapter: each train-split example rendered with exactly the prompt
 the ``lora`` arm sends at evaluation (the base template, the task's few-shot examples, the model's
 own rendering via ``bench.prompts.render_prompt`` + ``ensure_bos``), followed by the reference
-answer and EOS as the target.
+answer and EOS as the target. With ``lora.raft`` (retrieval-augmented fine-tuning, RAFT), items of
+tasks with a corpus are rendered as the ``rag`` arm renders them, with the passages the caller
+retrieved for them (gold plus distractors: ``bench.arms.raft_data``).
 
 Example: ``items = build_training_items(load_config("configs/demo.toml"), tokenizer)``
 """
@@ -11,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bench.config import ExperimentConfig, TaskSection
 from bench.errors import RagftError
-from bench.prompts import PromptTemplate, ensure_bos, render_prompt
+from bench.prompts import PromptTemplate, ensure_bos, rag_template, render_prompt
 from bench.types import Example
 from tasks.readers import load_task, task_few_shots
 
@@ -63,8 +66,22 @@ def train_examples(cfg: ExperimentConfig, tc: TaskSection) -> tuple[list[Example
     return [e for e in train if e.id not in shot_ids and e.reference], shots, task
 
 
-def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[TrainItem], dict[str, int]]:
-    """Rendered, tokenized items of every training task, and counts of items skipped as too long."""
+# task -> example id -> the passages a RAFT item is rendered with (``bench.arms.raft_data``)
+Contexts = Mapping[str, Mapping[str, str]]
+
+
+def build_training_items(
+    cfg: ExperimentConfig, tokenizer: Any, contexts: Contexts | None = None
+) -> tuple[list[TrainItem], dict[str, int]]:
+    """Rendered, tokenized items of every training task, and counts of items skipped as too long.
+
+    With ``lora.raft``, the items of tasks in ``contexts`` are rendered as the rag arm renders
+    them (the passages under 参考情報 before the question); other tasks' items stay plain."""
+    if cfg.lora.raft and contexts is None:
+        raise RagftError(
+            f"{cfg.source}: lora.raft renders training items with retrieved passages; build the adapter through "
+            "the raft arm, the lora arm or `ragft train`, which retrieve them"
+        )
     items: list[TrainItem] = []
     skipped: dict[str, int] = {}
     eos = tokenizer.eos_token_id
@@ -72,9 +89,12 @@ def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[Tr
         raise RagftError("the model's tokenizer has no EOS token; cannot mark where an answer ends")
     for tc in training_tasks(cfg):
         examples, shots, task = train_examples(cfg, tc)
-        template = PromptTemplate.for_kind(task.kind, task.instruction)
+        plain = PromptTemplate.for_kind(task.kind, task.instruction)
+        passages = (contexts or {}).get(tc.name, {}) if cfg.lora.raft else {}
         for ex in examples:
-            prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
+            context = passages.get(ex.id)
+            template = rag_template(plain) if context is not None else plain
+            prompt = render_prompt(template.messages(ex, shots, context), tokenizer)
             p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)
             answer = ex.reference or ""
             a_ids = [*tokenizer(answer, add_special_tokens=False)["input_ids"], int(eos)]
@@ -86,9 +106,10 @@ def build_training_items(cfg: ExperimentConfig, tokenizer: Any) -> tuple[list[Tr
     for name, n in skipped.items():
         log.warning("lora: skipped %d item(s) of task %s longer than lora.max_length=%d tokens", n, name, cfg.lora.max_length)
     if not items:
+        hint = " (RAFT items carry passages: raise lora.max_length)" if cfg.lora.raft else ""
         raise RagftError(
             f"{cfg.source}: no training items fit lora.max_length={cfg.lora.max_length} tokens "
-            f"(skipped: {skipped or 'none available'})"
+            f"(skipped: {skipped or 'none available'}){hint}"
         )
     return items, skipped
 

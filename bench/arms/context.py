@@ -22,6 +22,7 @@ from bench.types import AdapterSpec, Example, GenRequest
 from tasks.loaders import Task
 
 if TYPE_CHECKING:
+    from bench.arms.longctx import LongContextState
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
 
@@ -41,6 +42,8 @@ class ArmState:
     prompt_artifact_path: str | None = None
     prompt_artifact_cached: bool = False
     rag_stack: RetrievalStack | None = None
+    longctx: LongContextState | None = None  # documents with token counts (+ document BM25)
+    raft_adapter: str | None = None  # the adapter name the raft arm puts on its requests
 
 
 @dataclass

@@ -22,24 +22,19 @@ from typing import Any
 
 from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
 from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
-from bench.prompts import PromptTemplate
+from bench.prompts import rag_template
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
 from bench.types import Example, Passage
 from retrievers.chunking import chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
 from retrievers.metrics import evaluate
 from retrievers.passages import corpus_passages, format_passages
+from retrievers.rerank import CrossEncoderReranker, get_reranker
 
 log = logging.getLogger(__name__)
 
-RAG_CONTEXT_LABEL = "参考情報"
-RAG_INSTRUCTION_PREFIX = "参考情報を読み、"
 EVAL_K = 10  # depth of the per-retriever rankings kept for the metrics
-
-
-def rag_template(t: PromptTemplate) -> PromptTemplate:
-    instr = t.instruction if t.instruction.startswith(RAG_INSTRUCTION_PREFIX) else RAG_INSTRUCTION_PREFIX + t.instruction
-    return t.model_copy(update={"context_label": RAG_CONTEXT_LABEL, "query_position": "after", "instruction": instr})
+RERANKED = "reranked"  # retrieval.json's name of the cross-encoder's re-ordering of the fused top N
 
 
 def document_passages(ex: Example, ctx: ArmContext, rc: RetrievalSection) -> list[Passage]:
@@ -92,7 +87,9 @@ class RagArm:
     def apply(self, ctx: ArmContext, plans: list[ArmPlan]) -> None:
         rc = ctx.cfg.retrieval
         records: dict[str, dict[str, list[str]]] = {}
-        t_search = 0.0
+        t_search = t_rerank = 0.0
+        reranker = load_reranker(ctx) if rc.reranker else None
+        depth_kept = max(EVAL_K, rc.k)
         for plan in plans:
             ex = plan.example
             within: set[str] | None = None
@@ -103,10 +100,16 @@ class RagArm:
             else:
                 stack, within = self._document_stack(ex, ctx, rc)
             t0 = time.perf_counter()
-            ranked = stack.search_all(ex.question, max(EVAL_K, rc.k), within)
+            depth = max(EVAL_K, rc.k, rc.rerank_top_n if reranker else 0)
+            ranked = stack.search_all(ex.question, depth, within)
             t_search += time.perf_counter() - t0
-            records[ex.id] = {name: [h.id for h in hits] for name, hits in ranked.items()}
-            top = ranked[rc.retriever][: rc.k]
+            if reranker is not None:
+                # the cross-encoder re-scores the first stage's top N; the prompt takes its top k
+                t0 = time.perf_counter()
+                ranked[RERANKED] = reranker.rerank(ex.question, ranked[rc.retriever][: rc.rerank_top_n], stack.passages)
+                t_rerank += time.perf_counter() - t0
+            records[ex.id] = {name: [h.id for h in hits[:depth_kept]] for name, hits in ranked.items()}
+            top = ranked[RERANKED if reranker is not None else rc.retriever][: rc.k]
             chosen = [stack.passages[i] for i in sorted(h.index for h in top)]  # corpus order
             plan.hits = [p.id for p in chosen]
             if ctx.task.kind == "document":
@@ -118,7 +121,13 @@ class RagArm:
             plan.template = rag_template(plan.template)
             if not chosen:
                 log.warning("rag: nothing retrieved for %s; the prompt has no context", ex.id)
-        write_retrieval_record(ctx, plans, records)
+        rerank_s = t_rerank / len(plans) if plans and reranker is not None else None
+        write_retrieval_record(ctx, plans, records, rerank_s_per_query=rerank_s)
+        if plans and reranker is not None:
+            record_query_cost(
+                ctx.run_dir, arm="rag", task=ctx.task.name, kind="rerank", seconds=t_rerank,
+                queries=len(plans), device=current_device(),
+            )
         if plans:
             # bm25 + dense + fused rankings per query (the report's retrieval metrics need all three)
             record_query_cost(
@@ -139,12 +148,24 @@ class RagArm:
         return build_stack(document_passages(ex, ctx, rc), rc, what=f"document of {ex.id}"), None
 
 
-def write_retrieval_record(ctx: ArmContext, plans: list[ArmPlan], records: dict[str, dict[str, list[str]]]) -> None:
-    """Per-task rankings and metrics (qa items with gold passages) into ``run_dir/retrieval.json``."""
+def load_reranker(ctx: ArmContext) -> CrossEncoderReranker:
+    """The configured cross-encoder (a folder relative to the config, else as given)."""
+    name = ctx.cfg.retrieval.reranker or ""
+    local = ctx.cfg.resolve_path(name)
+    return get_reranker(str(local) if local.exists() else name)
+
+
+def write_retrieval_record(
+    ctx: ArmContext, plans: list[ArmPlan], records: dict[str, dict[str, list[str]]],
+    *, rerank_s_per_query: float | None = None,
+) -> None:
+    """Per-task rankings and metrics (qa items with gold passages) into ``run_dir/retrieval.json``;
+    with a reranker, the ``reranked`` list (the one the prompt took its top k from) is measured too."""
     rc = ctx.cfg.retrieval
     metrics: dict[str, dict[str, float]] = {}
+    names = [*RETRIEVERS, RERANKED] if rerank_s_per_query is not None else list(RETRIEVERS)
     if ctx.task.kind == "qa":
-        for name in RETRIEVERS:
+        for name in names:
             runs = [(records[p.example.id][name], p.example.gold_passages) for p in plans]
             metrics[name] = evaluate(runs, ks=sorted({1, rc.k, 5, EVAL_K}))
     path: Path = ctx.run_dir / "retrieval.json"
@@ -160,6 +181,8 @@ def write_retrieval_record(ctx: ArmContext, plans: list[ArmPlan], records: dict[
         "metrics": metrics,
         "rankings": records,
     }
+    if rerank_s_per_query is not None:
+        data[ctx.task.name]["rerank_s_per_query"] = rerank_s_per_query
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -25,7 +25,12 @@ def train(config: Annotated[Path, typer.Argument(help="experiment TOML file with
     from bench.config import load_config
 
     cfg = load_config(config)
-    ref, folder = ensure_adapter(cfg, console=console)
+    contexts = None
+    if cfg.lora.raft and not cfg.lora.adapter:
+        from bench.arms.raft_data import raft_contexts
+
+        contexts = raft_contexts(cfg)
+    ref, folder = ensure_adapter(cfg, console=console, contexts=contexts)
     out = Console()
     out.print(f"adapter [bold]{ref.name}[/] (int id {ref.int_id}) at {folder}")
     if ref.metrics:

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from bench.config.base import Section
 from bench.config.judges import JudgeSpec
+from bench.config.longctx import LongContextSection
 from bench.config.lora import LoraSection
 from bench.config.model import ModelSection
 from bench.config.prompt_search import PromptSearchSection
@@ -74,6 +75,7 @@ class ExperimentConfig(Section):
     judges: list[JudgeSpec] = Field(default_factory=list)  # extra judges (llm, juries); not in the run id
     lora: LoraSection = Field(default_factory=LoraSection)
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+    longctx: LongContextSection = Field(default_factory=LongContextSection)
 
     # Not part of the file: where it was read from (for relative paths and messages).
     source: str = Field(default="<memory>", exclude=True)
