@@ -13,13 +13,16 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.registry import NAME_RE, AdapterRef, Registry, check_safetensors_only
 from adapters.train import META_FILE
 from bench.config import ExperimentConfig, LoraSection
 from bench.errors import RagftError
 from bench.models import fingerprint_model, resolve_model
+
+if TYPE_CHECKING:
+    from adapters.data import Contexts
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,12 @@ def register_folder(registry: Registry, folder: Path, *, base_fp: str, prefix: s
 
 
 def ensure_adapter(
-    cfg: ExperimentConfig, lc: LoraSection | None = None, *, console: Any = None
+    cfg: ExperimentConfig, lc: LoraSection | None = None, *, console: Any = None,
+    contexts: Contexts | None = None,
 ) -> tuple[AdapterRef, Path]:
     """The adapter ``lc`` of ``cfg`` (default: the first [lora] table), registered and checked against
-    the served base model, and its folder."""
+    the served base model, and its folder. ``contexts``: the passages of RAFT training items
+    (``raft = true``; see ``adapters.data``)."""
     lc = lc or cfg.lora_for(None)
     registry = Registry.default(cfg.resolve_path(lc.registry) if lc.registry else None)
     model_path = resolve_model(cfg.model.id)
@@ -78,7 +83,7 @@ def ensure_adapter(
     from adapters.train import train_adapter
 
     tok = _load_tokenizer(model_path)
-    items, skipped = build_training_items(cfg, tok, lc)
+    items, skipped = build_training_items(cfg, tok, lc, contexts)
     data_hash = train_data_hash(items)
     key = adapter_key(base_fp, data_hash, cfg, lc)
     out = registry.root / "trained" / key
@@ -94,6 +99,7 @@ def ensure_adapter(
             "skipped_too_long": {k: len(v) for k, v in skipped.items()}, "skipped_ids": skipped,
             "max_length": lc.max_length if lc.max_length is not None else cfg.model.max_model_len,
             "fraction": lc.fraction,
+            "raft": lc.raft,
         }
         res = train_adapter(cfg, model_path, items, out, tokenizer=tok, meta=meta, lc=lc)
         if console is not None:

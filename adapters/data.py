@@ -1,7 +1,9 @@
 """Training items for a LoRA adapter: each train-split example rendered with exactly the prompt
 the ``lora`` arm sends at evaluation (the base template, the task's few-shot examples, the model's
 own rendering via ``bench.prompts.render_prompt`` + ``ensure_bos``), followed by the reference
-answer and EOS as the target.
+answer and EOS as the target. With ``lora.raft`` (retrieval-augmented fine-tuning, RAFT), items of
+tasks with a corpus are rendered as the ``rag`` arm renders them, with the passages the caller
+retrieved for them (gold plus distractors: ``bench.arms.raft_data``).
 
 Items longer than ``max_length`` (default: the model's ``max_model_len``) are skipped, counted
 and named; a ``fraction`` below 1 keeps a seeded, nested share of the training examples (the
@@ -17,12 +19,13 @@ import json
 import logging
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bench.config import ExperimentConfig, LoraSection, TaskSection
 from bench.errors import RagftError
-from bench.prompts import ensure_bos, render_prompt
+from bench.prompts import ensure_bos, rag_template, render_prompt
 from bench.types import Example
 from tasks.readers import base_template, load_task, task_few_shots
 
@@ -70,6 +73,10 @@ def train_examples(cfg: ExperimentConfig, tc: TaskSection) -> tuple[list[Example
     return [e for e in train if e.id not in shot_ids and e.reference], shots, task
 
 
+# task -> example id -> the passages a RAFT item is rendered with (``bench.arms.raft_data``)
+Contexts = Mapping[str, Mapping[str, str]]
+
+
 def selected_examples(cfg: ExperimentConfig, lc: LoraSection) -> list[tuple[TaskSection, Example, list[Example], Any]]:
     """(task config, example, few-shot examples, task) of every item the adapter trains on: all train
     items of its tasks, or a seeded share ``fraction`` of them; smaller shares are subsets of larger ones."""
@@ -86,20 +93,31 @@ def selected_examples(cfg: ExperimentConfig, lc: LoraSection) -> list[tuple[Task
 
 
 def build_training_items(
-    cfg: ExperimentConfig, tokenizer: Any, lc: LoraSection | None = None
+    cfg: ExperimentConfig, tokenizer: Any, lc: LoraSection | None = None, contexts: Contexts | None = None
 ) -> tuple[list[TrainItem], dict[str, list[str]]]:
     """Rendered, tokenized items of the adapter's training examples, and the ids of those skipped as
-    too long (by task). The length limit is ``max_length``, default the model's ``max_model_len``."""
+    too long (by task). The length limit is ``max_length``, default the model's ``max_model_len``.
+
+    With ``raft = true``, the items of tasks in ``contexts`` are rendered as the rag arm renders
+    them (the passages under 参考情報 before the question); other tasks' items stay plain."""
     lc = lc or cfg.lora_for(None)
+    if lc.raft and contexts is None:
+        raise RagftError(
+            f"{cfg.source}: lora '{lc.name}' has raft = true: its training items are rendered with retrieved "
+            "passages; build it through the raft arm, the lora arm or `ragft train`, which retrieve them"
+        )
     limit = lc.max_length if lc.max_length is not None else cfg.model.max_model_len
     items: list[TrainItem] = []
     skipped: dict[str, list[str]] = {}
     eos = tokenizer.eos_token_id
     if eos is None:
         raise RagftError("the model's tokenizer has no EOS token; cannot mark where an answer ends")
+    passages = (contexts or {}) if lc.raft else {}
     for tc, ex, shots, task in selected_examples(cfg, lc):
-        template = base_template(tc, task)
-        prompt = render_prompt(template.messages(ex, shots, None), tokenizer)
+        plain = base_template(tc, task)
+        context = passages.get(tc.name, {}).get(ex.id)
+        template = rag_template(plain) if context is not None else plain
+        prompt = render_prompt(template.messages(ex, shots, context), tokenizer)
         p_ids = ensure_bos(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]), tokenizer)
         answer = ex.reference or ""
         a_ids = [*tokenizer(answer, add_special_tokens=False)["input_ids"], int(eos)]
@@ -113,9 +131,10 @@ def build_training_items(
         log.warning("lora %s: skipped %d item(s) of task %s longer than %s=%d tokens: %s",
                     lc.name, len(ids), name, what, limit, ", ".join(ids[:10]))
     if not items:
+        hint = " (RAFT items carry passages: raise lora.max_length)" if lc.raft else ""
         raise RagftError(
             f"{cfg.source}: lora '{lc.name}': no training items fit {what}={limit} tokens "
-            f"(skipped: {({k: len(v) for k, v in skipped.items()}) or 'none available'})"
+            f"(skipped: {({k: len(v) for k, v in skipped.items()}) or 'none available'}){hint}"
         )
     return items, skipped
 

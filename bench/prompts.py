@@ -125,6 +125,17 @@ class PromptTemplate(Record):
         return msgs
 
 
+RAG_CONTEXT_LABEL = "参考情報"
+RAG_INSTRUCTION_PREFIX = "参考情報を読み、"
+
+
+def rag_template(t: PromptTemplate) -> PromptTemplate:
+    """The layout of prompts with passages (rag, oracle, longctx, RAFT training): the context
+    labelled 参考情報 before the question, the instruction prefixed to read it."""
+    instr = t.instruction if t.instruction.startswith(RAG_INSTRUCTION_PREFIX) else RAG_INSTRUCTION_PREFIX + t.instruction
+    return t.model_copy(update={"context_label": RAG_CONTEXT_LABEL, "query_position": "after", "instruction": instr})
+
+
 def few_shot_examples(train: list[Example], n: int, seed: int) -> list[Example]:
     """``n`` examples from the train split, chosen once per task by a local seeded RNG."""
     if n <= 0 or not train:

@@ -43,6 +43,10 @@ TABLES: dict[Kind, dict[str, Entry]] = {
                      "top-k passages from hybrid BM25 + dense retrieval before the question", "rag"),
         "oracle": Entry("bench.arms.oracle:OracleArm",
                         "the gold passages before the question (upper bound for rag)"),
+        "longctx": Entry("bench.arms.longctx:LongContextArm",
+                         "no retrieval: whole documents (BM25 or corpus order) filling the model's context", "rag"),
+        "raft": Entry("bench.arms.raft:RaftArm",
+                      "the lora adapter trained RAFT-style (with retrieved passages); use as rag+raft", "rag"),
     },
     "backend": {
         "hf": Entry("bench.backends.hf:HFBackend", "transformers + peft, in process"),
@@ -80,6 +84,7 @@ TABLES: dict[Kind, dict[str, Entry]] = {
         "learning_curve": Entry("bench.report.sections.lora:learning_curve_section"),
         "retrieval": Entry("bench.report.sections.retrieval:retrieval_section"),
         "outputs": Entry("bench.report.sections.outputs:outputs_section"),
+        "longctx": Entry("bench.report.sections.longctx:longctx_section"),
     },
     # CLI modules that register their commands on bench.cli.app when imported
     "command": {

@@ -26,6 +26,7 @@ from tasks.loaders import Task
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from bench.arms.longctx import LongContextState
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
 
@@ -45,6 +46,7 @@ class ArmState:
     prompt_artifact_path: str | None = None
     prompt_artifact_cached: bool = False
     rag_stack: RetrievalStack | None = None
+    longctx: LongContextState | None = None  # documents with token counts (+ document BM25)
 
 
 @dataclass

@@ -17,8 +17,43 @@ from adapters.contamination import record_contamination
 from adapters.data import training_texts
 from adapters.identity import adapter_spec, record_adapter
 from bench.arms.context import ArmContext, ArmPlan
+from bench.arms.raft_data import raft_contexts
+from bench.config import LoraSection
 from bench.errors import RagftError
 from bench.store.costs import current_device, record_fixed_cost
+
+
+def prepare_adapter(ctx: ArmContext, lc: LoraSection, *, arm: str) -> str:
+    """Train or reuse the adapter ``lc`` (RAFT items with retrieved passages when ``lc.raft``), hand
+    its identity to the runner, record it in ``lora.json``, its contamination check and its training
+    time (a fixed cost of ``arm``); return the adapter's name."""
+    from rich.console import Console
+
+    texts = training_texts(ctx.cfg, lc)
+    seen = {src.split(":", 1)[1] for src, _ in texts}
+    evaluated = {f"{ctx.task.name}/{e.id}" for e in ctx.task.split(ctx.task_cfg.split)}
+    if seen & evaluated:
+        raise RagftError(
+            f"refusing to evaluate the {arm} arm on items its adapter trains on: task "
+            f"'{ctx.task.name}' split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); "
+            "adapters train on train splits only"
+        )
+    contexts = raft_contexts(ctx.cfg, lc) if lc.raft and not lc.adapter else None
+    ref, folder = ensure_adapter(ctx.cfg, lc, console=ctx.console or Console(stderr=True), contexts=contexts)
+    ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
+    record_adapter(ctx.run_dir, ref, folder, arm=arm, fraction=lc.fraction, curve=lc.curve)
+    c = ctx.cfg.contamination
+    record_contamination(
+        ctx.run_dir, ctx.task.name, f"{arm.split(':', 1)[0]}:{ref.name}", texts, ctx.task.split(ctx.task_cfg.split),
+        n=c.ngram, threshold=c.threshold,
+    )
+    # one adapter serves every task: a shared fixed cost (re-recorded, not added, on cache reuse)
+    record_fixed_cost(
+        ctx.run_dir, arm=arm, task=None, kind="lora_training",
+        seconds=float(ref.metrics.get("train_seconds", 0.0)), device=current_device(),
+        note=f"adapter {ref.name}",
+    )
+    return ref.name
 
 
 class LoraArm:
@@ -32,33 +67,8 @@ class LoraArm:
     def prepare(self, ctx: ArmContext) -> None:
         if self.component in ctx.state.lora_adapters:
             return
-        from rich.console import Console
-
         lc = ctx.cfg.lora_for(self.variant)
-        texts = training_texts(ctx.cfg, lc)
-        seen = {src.split(":", 1)[1] for src, _ in texts}
-        evaluated = {f"{ctx.task.name}/{e.id}" for e in ctx.task.split(ctx.task_cfg.split)}
-        if seen & evaluated:
-            raise RagftError(
-                f"refusing to evaluate the {self.component} arm on items its adapter trains on: task "
-                f"'{ctx.task.name}' split '{ctx.task_cfg.split}' ({len(seen & evaluated)} items); "
-                "adapters train on train splits only"
-            )
-        ref, folder = ensure_adapter(ctx.cfg, lc, console=ctx.console or Console(stderr=True))
-        ctx.state.adapters[ref.name] = adapter_spec(ref, folder)
-        ctx.state.lora_adapters[self.component] = ref.name
-        record_adapter(ctx.run_dir, ref, folder, arm=self.component, fraction=lc.fraction, curve=lc.curve)
-        c = ctx.cfg.contamination
-        record_contamination(
-            ctx.run_dir, ctx.task.name, f"lora:{ref.name}", texts, ctx.task.split(ctx.task_cfg.split),
-            n=c.ngram, threshold=c.threshold,
-        )
-        # one adapter serves every task: a shared fixed cost (re-recorded, not added, on cache reuse)
-        record_fixed_cost(
-            ctx.run_dir, arm=self.component, task=None, kind="lora_training",
-            seconds=float(ref.metrics.get("train_seconds", 0.0)), device=current_device(),
-            note=f"adapter {ref.name}",
-        )
+        ctx.state.lora_adapters[self.component] = prepare_adapter(ctx, lc, arm=self.component)
 
     def apply(self, ctx: ArmContext, plans: list[ArmPlan]) -> None:
         name = ctx.state.lora_adapters.get(self.component)

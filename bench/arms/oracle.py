@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from bench.arms.context import ArmContext, ArmPlan
-from bench.arms.rag import check_applicable, rag_template
+from bench.arms.rag import check_applicable
+from bench.prompts import rag_template
 from retrievers.passages import format_passages
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from rich.console import Console
 from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
 from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
 from bench.progress import StageProgress
-from bench.prompts import PromptTemplate
+from bench.prompts import rag_template
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
 from bench.store.disk import atomic_write
 from bench.types import Example, Passage
@@ -33,17 +33,12 @@ from retrievers.chunking import chunk_passages, chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
 from retrievers.metrics import evaluate
 from retrievers.passages import corpus_passages, format_passages, unit_sources
+from retrievers.rerank import CrossEncoderReranker, get_reranker
 
 log = logging.getLogger(__name__)
 
-RAG_CONTEXT_LABEL = "参考情報"
-RAG_INSTRUCTION_PREFIX = "参考情報を読み、"
 EVAL_K = 10  # depth of the per-retriever rankings kept for the metrics
-
-
-def rag_template(t: PromptTemplate) -> PromptTemplate:
-    instr = t.instruction if t.instruction.startswith(RAG_INSTRUCTION_PREFIX) else RAG_INSTRUCTION_PREFIX + t.instruction
-    return t.model_copy(update={"context_label": RAG_CONTEXT_LABEL, "query_position": "after", "instruction": instr})
+RERANKED = "reranked"  # retrieval.json's name of the cross-encoder's re-ordering of the fused top N
 
 
 def document_passages(ex: Example, ctx: ArmContext, rc: RetrievalSection) -> list[Passage]:
@@ -91,7 +86,9 @@ class RagArm:
     def apply(self, ctx: ArmContext, plans: list[ArmPlan]) -> None:
         rc = ctx.cfg.retrieval
         records: dict[str, dict[str, list[str]]] = {}
-        t_search = 0.0
+        t_search = t_rerank = 0.0
+        reranker = load_reranker(ctx) if rc.reranker else None
+        depth_kept = max(EVAL_K, rc.k)
         for plan in plans:
             ex = plan.example
             within: set[str] | None = None
@@ -102,10 +99,16 @@ class RagArm:
             else:
                 stack, within = self._document_stack(ex, ctx, rc)
             t0 = time.perf_counter()
-            ranked = stack.search_all(ex.question, max(EVAL_K, rc.k), within)
+            depth = max(EVAL_K, rc.k, rc.rerank_top_n if reranker else 0)
+            ranked = stack.search_all(ex.question, depth, within)
             t_search += time.perf_counter() - t0
-            records[ex.id] = {name: [h.id for h in hits] for name, hits in ranked.items()}
-            top = ranked[rc.retriever][: rc.k]
+            if reranker is not None:
+                # the cross-encoder re-scores the first stage's top N; the prompt takes its top k
+                t0 = time.perf_counter()
+                ranked[RERANKED] = reranker.rerank(ex.question, ranked[rc.retriever][: rc.rerank_top_n], stack.passages)
+                t_rerank += time.perf_counter() - t0
+            records[ex.id] = {name: [h.id for h in hits[:depth_kept]] for name, hits in ranked.items()}
+            top = ranked[RERANKED if reranker is not None else rc.retriever][: rc.k]
             chosen = [stack.passages[i] for i in sorted(h.index for h in top)]  # corpus order
             plan.hits = [p.id for p in chosen]
             if ctx.task.kind == "document":
@@ -118,7 +121,13 @@ class RagArm:
             if not chosen:
                 log.warning("rag: nothing retrieved for %s; the prompt has no context", ex.id)
         stack_passages = ctx.state.rag_stack.passages if ctx.state.rag_stack is not None else []
-        write_retrieval_record(ctx, plans, records, unit_sources(stack_passages))
+        rerank_s = t_rerank / len(plans) if plans and reranker is not None else None
+        write_retrieval_record(ctx, plans, records, unit_sources(stack_passages), rerank_s_per_query=rerank_s)
+        if plans and reranker is not None:
+            record_query_cost(
+                ctx.run_dir, arm="rag", task=ctx.task.name, kind="rerank", seconds=t_rerank,
+                queries=len(plans), device=current_device(),
+            )
         if plans:
             # bm25 + dense + fused rankings per query (the report's retrieval metrics need all three)
             record_query_cost(
@@ -139,20 +148,29 @@ class RagArm:
         return build_stack(document_passages(ex, ctx, rc), rc, what=f"document of {ex.id}"), None
 
 
+def load_reranker(ctx: ArmContext) -> CrossEncoderReranker:
+    """The configured cross-encoder (a folder relative to the config, else as given)."""
+    name = ctx.cfg.retrieval.reranker or ""
+    local = ctx.cfg.resolve_path(name)
+    return get_reranker(str(local) if local.exists() else name)
+
+
 def write_retrieval_record(
     ctx: ArmContext, plans: list[ArmPlan], records: dict[str, dict[str, list[str]]],
-    sources: dict[str, list[str]] | None = None,
+    sources: dict[str, list[str]] | None = None, *, rerank_s_per_query: float | None = None,
 ) -> None:
     """Per-task rankings and metrics (qa items with gold passages) into ``run_dir/retrieval.json``.
 
     ``sources`` maps each retrieval unit to the corpus passages it overlaps: chunks are scored
     against gold passages at the source, and the map of the ranked chunks is kept in the file
-    (``sources``) for the report's miss split."""
+    (``sources``) for the report's miss split. With a reranker, the ``reranked`` list (the one the
+    prompt took its top k from) is measured too."""
     rc = ctx.cfg.retrieval
     metrics: dict[str, dict[str, float]] = {}
     chunked = bool(sources) and any(v != [k] for k, v in (sources or {}).items())
+    names = [*RETRIEVERS, RERANKED] if rerank_s_per_query is not None else list(RETRIEVERS)
     if ctx.task.kind == "qa":
-        for name in RETRIEVERS:
+        for name in names:
             runs = [(records[p.example.id][name], p.example.gold_passages) for p in plans]
             metrics[name] = evaluate(runs, ks=sorted({1, rc.k, 5, EVAL_K}), sources=sources if chunked else None)
     ranked = {u for rec in records.values() for ids in rec.values() for u in ids}
@@ -172,5 +190,7 @@ def write_retrieval_record(
     }
     if chunked and sources:
         data[ctx.task.name]["sources"] = {u: sources[u] for u in sorted(ranked) if u in sources}
+    if rerank_s_per_query is not None:
+        data[ctx.task.name]["rerank_s_per_query"] = rerank_s_per_query
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -31,7 +31,12 @@ def train(
     cfg = load_config(config, data_dir=data_dir)
     out = Console()
     for name, lc in cfg.lora_variants().items():
-        ref, folder = ensure_adapter(cfg, lc, console=console)
+        contexts = None
+        if lc.raft and not lc.adapter:
+            from bench.arms.raft_data import raft_contexts
+
+            contexts = raft_contexts(cfg, lc)
+        ref, folder = ensure_adapter(cfg, lc, console=console, contexts=contexts)
         out.print(f"{name}: adapter [bold]{ref.name}[/] (int id {ref.int_id}) at {folder}")
         if ref.metrics:
             out.print("  " + ", ".join(f"{k} {v}" for k, v in ref.metrics.items()))

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from bench.config.base import Section
 from bench.config.judges import JudgeSpec
+from bench.config.longctx import LongContextSection
 from bench.config.lora import ContaminationSection, GateSection, LoraSection
 from bench.config.model import ModelSection
 from bench.config.prompt_search import PromptSearchSection
@@ -91,6 +92,7 @@ class ExperimentConfig(Section):
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
     tracking: TrackingSection = Field(default_factory=TrackingSection)  # not in the run id
     synth: SynthSection = Field(default_factory=SynthSection)  # `ragft synth`; not in the run id
+    longctx: LongContextSection = Field(default_factory=LongContextSection)
 
     @field_validator("lora", mode="before")
     @classmethod

@@ -80,6 +80,10 @@ class LoraSection(Section):
     seed: int = 0
     qlora: bool = False  # 4-bit base weights (bitsandbytes); GPU only
     gradient_checkpointing: bool = False
+    # RAFT: render each training item of a task with a corpus with the passages the retriever
+    # returns for it (its gold passages plus this many retrieved distractors), as rag+lora evaluates
+    raft: bool = False
+    raft_distractors: int = Field(default=2, ge=0, le=100)
     gate: GateSection = Field(default_factory=GateSection)
     contamination: ContaminationSection = Field(default_factory=ContaminationSection)
 
@@ -96,9 +100,10 @@ class LoraSection(Section):
 
     def training_identity(self) -> dict[str, object]:
         """The fields that change the trained weights (part of the adapter cache key)."""
-        out = self.model_dump(
-            mode="json", exclude={"adapter", "registry", "name", "gate", "contamination", "fractions", "fraction", "curve"}
-        )
+        skip = {"adapter", "registry", "name", "gate", "contamination", "fractions", "fraction", "curve"}
+        if not self.raft:  # adapters trained before RAFT existed keep their cache key
+            skip |= {"raft", "raft_distractors"}
+        out = self.model_dump(mode="json", exclude=skip)
         if self.fraction != 1.0:
             out["fraction"] = self.fraction
         return out

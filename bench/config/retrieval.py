@@ -27,9 +27,15 @@ class RetrievalSection(Section):
     k_each: int = Field(default=20, ge=1, le=1000)
     chunk_size: int | None = Field(default=None, ge=20)  # None: use the corpus passages as given
     chunk_overlap: int = Field(default=50, ge=0)
+    # cross-encoder (sentence-transformers CrossEncoder: a local folder) re-scoring the fused top
+    # rerank_top_n before the top k enter the prompt; None: no reranking
+    reranker: str | None = None
+    rerank_top_n: int = Field(default=20, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RetrievalSection:
+        if self.reranker is not None and self.rerank_top_n < self.k:
+            raise ValueError(f"rerank_top_n ({self.rerank_top_n}) must be at least k ({self.k})")
         size = self.chunk_size or DEFAULT_INLINE_CHUNK
         if self.chunk_overlap >= size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({size})")

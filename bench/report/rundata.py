@@ -36,7 +36,9 @@ from bench.store.rundir import RunStore
 from bench.types import ArmSummary, Example, Grade, Prediction
 
 # Optional JSON files written by other stages, read once when present.
-OPTIONAL_FILES = ("judges.json", "judge_check.json", "prompt_search.json", "retrieval.json", "lora.json")
+OPTIONAL_FILES = (
+    "judges.json", "judge_check.json", "prompt_search.json", "retrieval.json", "lora.json", "longctx.json",
+)
 
 
 @dataclass

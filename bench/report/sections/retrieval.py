@@ -16,10 +16,12 @@ from typing import Any
 from bench.report.rundata import RunData
 
 CORRECT_SCORE = 5.0
+CONTEXT_ARMS = {"rag", "longctx"}  # arms whose hits are the passages in the prompt (rag: retrieved; longctx: in the window)
 
 
 def miss_split(rd: RunData) -> dict[str, dict[str, dict[str, int]]]:
-    """{task: {arm: {n, correct, retrieval_miss, generation_miss, failed, unscored}}} for arms with rag."""
+    """{task: {arm: {n, correct, retrieval_miss, generation_miss, failed, unscored}}} for arms with rag
+    or longctx (a longctx retrieval miss: the gold passage was not inside its window)."""
     if not rd.examples:
         return {}
     examples = rd.examples
@@ -35,7 +37,7 @@ def miss_split(rd: RunData) -> dict[str, dict[str, dict[str, int]]]:
         if sel.kind != "qa":
             continue  # document items: every chunk is gold, so there is no retrieval miss to tell
         for arm in sel.arms:
-            if "rag" not in arm.split("+"):
+            if not CONTEXT_ARMS & set(arm.split("+")):
                 continue
             c = {"n": 0, "correct": 0, "retrieval_miss": 0, "generation_miss": 0, "failed": 0, "unscored": 0}
             for eid in sel.examples:
@@ -83,11 +85,18 @@ def retrieval_section(rd: RunData) -> str:
         ]
         for name, vals in m.items():
             lines.append(f"| {name} | " + " | ".join(f"{vals.get(k, 0.0):.3f}" for k in keys) + " |")
+        if rec.get("rerank_s_per_query") is not None:
+            lines += [
+                "",
+                f"Reranked: cross-encoder `{s.get('reranker')}` re-scored the {s.get('retriever')} top "
+                f"{s.get('rerank_top_n')}; the prompt took the reranked top {s.get('k')} "
+                f"({rec['rerank_s_per_query'] * 1000:.0f} ms per query, a per-query cost of the rag arms).",
+            ]
         lines.append("")
     if split:
         lines += [
             f"**RAG misses** (an answer scoring < {CORRECT_SCORE:g} is a retrieval miss when no gold passage "
-            "was retrieved, else a generation miss):",
+            "was retrieved — for longctx: was inside its window — else a generation miss):",
             "",
             "| task | arm | n | correct | retrieval miss | generation miss | failed | unscored |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
