@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bench import registry
 from bench.backends.base import Backend
@@ -26,7 +26,6 @@ from tasks.loaders import Task
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bench.arms.longctx import LongContextState
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
 
@@ -46,7 +45,9 @@ class ArmState:
     prompt_artifact_path: str | None = None
     prompt_artifact_cached: bool = False
     rag_stack: RetrievalStack | None = None
-    longctx: LongContextState | None = None  # documents with token counts (+ document BM25)
+    # the longctx arm's bench.arms.longctx.LongContextState (documents with token counts, document BM25);
+    # typed there: naming it here would make the sibling modules import each other
+    longctx: Any = None
 
 
 @dataclass

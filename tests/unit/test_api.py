@@ -235,7 +235,7 @@ def test_report_language_opens_one_and_folds_or_drops_the_other(tmp_path: Path, 
     decisions = body[body.index('id="decisions"'):body.index('id="recommendation"')]
     if language == "ja":
         assert "有意" in decisions and "significant" not in decisions
-        assert "推奨の理由" in body and "を選んでください" in body and "<details class=\"other-lang\"" not in body
+        assert "推奨の理由" in body and "を選びます" in body and "<details class=\"other-lang\"" not in body
     else:
         assert "significant" in decisions and "有意" not in decisions
         assert "choose the cheapest" in body and "を選んでください" not in body
