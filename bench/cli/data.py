@@ -50,10 +50,15 @@ def _validate_config(path: Path, out: Console) -> Any:
     """An experiment config (stops at its first problem), then every data file of its tasks
     (the ``qa-jsonl``, ``document-jsonl`` and ``jaster`` ones; public sets are read as distributed)."""
     from bench.config import load_config
-    from tasks.validate import Report
+    from bench.errors import InputError
+    from tasks.validate import Problem, Report
     from tasks.validate import validate as run_validate
 
-    cfg = load_config(path)
+    try:
+        cfg = load_config(path)
+    except InputError as e:  # a config problem is a problem like any other (exit 1), not a crash
+        return Report(files=[], problems=[Problem(e.path, e.line, e.field, f"expected {e.expected}" + (
+            f", got {e.got!r}" if e.got is not None else ""))])
     out.print(f"{path}: config, {len(cfg.tasks)} task(s), arms {', '.join(cfg.arms)}")
     total = Report(files=[], problems=[])
     seen: set[tuple[str, str]] = set()

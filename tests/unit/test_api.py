@@ -238,4 +238,4 @@ def test_report_language_opens_one_and_folds_or_drops_the_other(tmp_path: Path, 
         assert "推奨の理由" in body and "を選びます" in body and "<details class=\"other-lang\"" not in body
     else:
         assert "significant" in decisions and "有意" not in decisions
-        assert "choose the cheapest" in body and "を選んでください" not in body
+        assert "By the rule, choose" in body and "を選びます" not in body
