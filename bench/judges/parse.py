@@ -86,7 +86,7 @@ def _rationale(text: str, end: int) -> str:
     if m:
         head = head[m.end() :]
     try:  # guided JSON replies
-        obj = json.loads(text)
+        obj = json.loads(text, strict=False)  # xgrammar lets raw control characters into JSON strings
         if isinstance(obj, dict) and isinstance(obj.get("rationale"), str):
             head = obj["rationale"]
     except ValueError:

@@ -26,7 +26,8 @@ DEMO = ROOT / "configs" / "demo.toml"
 VLLM_LINE = re.compile(r"^(\(\w+ pid=\d+\) )?(INFO|WARNING|DEBUG) \d\d-\d\d ", re.M)  # vLLM's log format
 
 
-def test_plan_line_and_index_progress(tmp_path: Path) -> None:
+def test_plan_line_and_index_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGFT_CACHE", str(tmp_path / "cache"))  # an index built by another test is reused silently
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
     Runner(load_config(DEMO), tasks=["minato_qa"], arms=["base", "rag"], limit=3, backend=ScriptedBackend(),
