@@ -154,8 +154,8 @@ class VLLMBackend:
             "max_model_len": self.max_model_len, "gpu_memory_utilization": self.gpu_memory_utilization,
             "seed": self.seed,
             # guided requests (``generate_json``): no free whitespace between JSON tokens, so a weak
-            # model cannot loop on blanks inside the object (vLLM reads this per engine, not per request)
-            # (vLLM allows that flag only with a named backend: xgrammar, its default, is installed with it)
+            # model cannot loop on blanks inside the object. vLLM reads the flag per engine, not per
+            # request, and only with a named backend (xgrammar, its default, comes with it)
             "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         }
         if self.adapters:
@@ -343,7 +343,7 @@ class VLLMBackend:
         except Exception as e:
             if schema is not None:
                 log.warning("vLLM structured generation failed: %s: %s", type(e).__name__, e)
-                return [GuidedRefused(f"vLLM structured outputs failed: {type(e).__name__}: {e}") for _ in items]
+                return [GuidedRefused(f"vLLM failed the JSON schema request: {type(e).__name__}: {e}") for _ in items]
             log.exception("vLLM generation failed")
             return [GenFailure(f"{type(e).__name__}: {e}") for _ in items]
         wall = time.perf_counter() - t0

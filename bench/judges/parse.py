@@ -85,8 +85,8 @@ def _rationale(text: str, end: int) -> str:
     m = re.search(r"(?:理由|rationale|reason)\s*[:：]\s*", head, re.IGNORECASE)
     if m:
         head = head[m.end() :]
-    try:  # guided JSON replies
-        obj = json.loads(text, strict=False)  # xgrammar lets raw control characters into JSON strings
+    try:  # guided JSON replies (a grammar may let raw control characters into the strings)
+        obj = json.loads(text, strict=False)
         if isinstance(obj, dict) and isinstance(obj.get("rationale"), str):
             head = obj["rationale"]
     except ValueError:
