@@ -172,7 +172,7 @@ def test_training_resumes_from_the_last_checkpoint(tiny_model: Path, tmp_path: P
     from adapters.train import train_adapter
 
     cfg = load_config(write_cfg(tmp_path / "c.toml", make_quiz(tmp_path / "d"), tiny_model))
-    cfg = cfg.model_copy(update={"lora": cfg.lora.model_copy(update={"max_steps": 8, "batch_size": 4})})
+    cfg = cfg.model_copy(update={"lora": [cfg.lora[0].model_copy(update={"max_steps": 8, "batch_size": 4})]})
     tok = AutoTokenizer.from_pretrained(str(tiny_model))
     items, _ = build_training_items(cfg, tok)
     # every item is the exact evaluation prompt + answer + EOS
