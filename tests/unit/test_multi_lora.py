@@ -149,3 +149,12 @@ def test_report_lists_fixed_prompt_variants_with_their_scores() -> None:
     assert "| doc | 2.00 [1.00, 3.00] (n=8) | 4.00 [3.00, 5.00] (n=8) |" in md
     assert "- `prompt:qfirst`: query_position = 'before'" in md
     assert prompt_section(SimpleNamespace(files={}, config={}, summaries=[s("base", 1.0)])) == ""  # type: ignore[arg-type]
+
+
+def test_gate_arm_shapes() -> None:
+    from bench.engine.gate import _as_candidate, _has_lora, _variant, _without_lora
+
+    assert _as_candidate("rag+lora:v1") == "rag+lora" and _as_candidate("lora") == "lora"
+    assert _without_lora("rag+lora:v1") == "rag" and _without_lora("lora:v1") == "base"
+    assert _has_lora("rag+lora:v1") and not _has_lora("rag")
+    assert _variant("rag+lora:v1") == "v1" and _variant("lora") is None
