@@ -28,6 +28,7 @@ from bench.models import cache_dir
 from bench.progress import progress_bar
 from bench.report.writer import write_reports
 from bench.store.cache import GenerationCache
+from bench.store.costs import current_device, record_fixed_cost
 from bench.store.files import write_selection
 from bench.store.provenance import collect_provenance
 from bench.store.rundir import RunStore
@@ -101,6 +102,7 @@ class Runner:
             store.write_json("examples.json", plan.examples_json())
             fingerprint = backend.fingerprint()
             self._generate(plan, store, backend, fingerprint, run_id, result)
+            record_engine_start(store.root, backend)
             ref = ReferenceJudge()
             store.write_json(
                 "provenance.json",
@@ -184,3 +186,16 @@ class Runner:
         for s in r.summaries:
             mean = "—" if s.mean is None else f"{s.mean:.2f}"
             c.print(f"  {s.task:<20} {s.arm:<8} mean {mean:>5} / 10  n={s.n} failed={s.n_failed} unscored={s.n_unscored}")
+
+
+def record_engine_start(run_dir: Path, backend: Backend) -> None:
+    """The backend's start (vLLM engine start, hf weight loading) as a fixed cost every arm pays;
+    a fully resumed run starts nothing and keeps the time recorded when it did."""
+    seconds = getattr(backend, "start_seconds", None)
+    if seconds is None:
+        return
+    on_cpu = bool(getattr(backend, "on_cpu", False)) or getattr(backend, "device", None) == "cpu"
+    record_fixed_cost(
+        run_dir, arm="*", task=None, kind="engine_start", seconds=float(seconds),
+        device="cpu" if on_cpu else current_device(), note=f"{getattr(backend, 'name', 'backend')} start",
+    )
