@@ -43,8 +43,13 @@ def _png(fig: Any) -> str:
 
 
 def plots(a: Analysis) -> dict[str, str]:
-    """Forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty)."""
-    import matplotlib
+    """Forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty; none
+    where matplotlib is not installed, e.g. a GPU box set up from ``make gpu-wheels``)."""
+    try:
+        import matplotlib
+    except ImportError:
+        log.warning("matplotlib is not installed: report.html has no plots")
+        return {}
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
