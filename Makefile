@@ -58,7 +58,7 @@ bench-vllm: install-vllm
 GPU_PY ?= python3
 GPU_WHEELS := pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5 \
 	rapidfuzz==3.14.6 typer==0.29.2 click==8.5.1 shellingham==1.5.4 rich==15.0.0 markdown-it-py==4.3.0 \
-	mdurl==0.1.2 pygments==2.21.0 scipy==1.17.1
+	mdurl==0.1.2 pygments==2.21.0 scipy==1.17.1 typing-extensions==4.16.0 annotated-doc==0.0.7
 
 gpu-wheels:
 	$(PY) -m pip download --only-binary=:all: --python-version 3.12 --implementation cp \
