@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/demo.toml
 
-.PHONY: demo demo-vllm demo-docs test install install-dev install-vllm lint bench bench-vllm clean
+.PHONY: demo demo-vllm demo-docs test install install-dev install-vllm lint bench bench-vllm gpu-wheels gpu-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -68,6 +68,25 @@ bench: install
 
 bench-vllm: install-vllm
 	$(BIN)/python -m bench.benchmarks.vllm_backend
+
+# A GPU box without internet (Python 3.12 with torch, transformers, peft): `make gpu-wheels` on a
+# machine with internet downloads the few other packages the check needs (~42 MB, no numpy,
+# jinja2 or matplotlib: torch/pandas bring the first two, report.html goes without plots), copy
+# the repo with wheels/gpu over, then `make gpu-check` there (GPU_PY: the box's python).
+GPU_PY ?= python3
+GPU_WHEELS := pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5 \
+	rapidfuzz==3.14.6 typer==0.29.2 click==8.5.1 shellingham==1.5.4 rich==15.0.0 markdown-it-py==4.3.0 \
+	mdurl==0.1.2 pygments==2.21.0 scipy==1.17.1 typing-extensions==4.16.0 annotated-doc==0.0.7
+
+gpu-wheels:
+	$(PY) -m pip download --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+		--no-deps --dest wheels/gpu $(GPU_WHEELS)
+	du -sh wheels/gpu
+
+gpu-check:
+	if [ -d wheels/gpu ]; then $(GPU_PY) -m pip install -q --no-index --find-links wheels/gpu $(GPU_WHEELS); fi
+	$(GPU_PY) -m bench.benchmarks.gpu_check
 
 clean:  # keeps the committed reports/example/
 	rm -rf $(VENV) .pytest_cache

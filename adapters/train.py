@@ -11,6 +11,7 @@ Example: ``ragft train configs/demo.toml``  (or ``train_adapter(cfg, out_dir)``)
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -279,7 +280,13 @@ def train_adapter(
     }
     atomic_write(out_dir / META_FILE, json.dumps(info, indent=2, ensure_ascii=False))  # last: marks the adapter done
     shutil.rmtree(ckpt_dir, ignore_errors=True)
+    steps = int(trainer.state.global_step)
+    # serving follows in the same process: give the training weights and optimiser state back
+    del trainer, model
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
     return TrainResult(
-        path=out_dir, steps=int(trainer.state.global_step), train_seconds=seconds, loss_curve=curve,
+        path=out_dir, steps=steps, train_seconds=seconds, loss_curve=curve,
         n_items=len(items), resumed_from=Path(last).name if last else None,
     )

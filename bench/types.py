@@ -107,8 +107,11 @@ class Completion(Record):
     finish_reason: Literal["stop", "length", "eos", "error"]
     prompt_tokens: int
     output_tokens: int
-    latency_s: float
+    latency_s: float  # what the request waited: the engine's own timings when it reports them
     cached: bool = False
+    # device time charged to this request: its share of its pass's compute time (engine start
+    # excluded; see bench.backends.timing); None in completions stored before it was measured
+    device_s: float | None = None
 
     @field_validator("text")
     @classmethod

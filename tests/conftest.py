@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from bench.benchmarks.tiny_model import JA_LINES, build_tiny_model  # noqa: F401  (re-exported)
+
 # ../shared/data next to the checkout; RAGFT_SHARED_DATA points elsewhere (e.g. from a worktree)
 SHARED_DATA = Path(os.environ.get("RAGFT_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-
-JA_LINES = [
-    "みなと市の粗大ごみは予約制です。手数料は一点四百円からです。",
-    "住民票の写しはコンビニで取得できます。マイナンバーカードが必要です。",
-    "申請期限は令和八年五月三十一日です。窓口は市民課です。",
-    "以下は、タスクを説明する指示と、入力の組み合わせです。要求を適切に満たす応答を書きなさい。",
-    "### 指示:\n質問に答えてください。\n\n### 質問:\n東京タワーは何メートルですか？\n\n### 応答:\n三百三十三メートル",
-    "避難所は小学校の体育館です。備蓄は三日分を目安にしてください。",
-    "0 1 2 3 4 選択肢 回答 文書 質問 応答 指示",
-]
-
 
 # Hypothesis profiles (select with --hypothesis-profile=NAME). "ci" is the default, so `make test`
 # runs the full fuzz budget of tests/fuzz_support.py (>= 10,000 inputs); "dev" runs a tenth of it
@@ -30,37 +21,6 @@ settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=Tru
 settings.register_profile("dev", settings.get_profile("ci"), max_examples=100)
 settings.register_profile("deep", settings.get_profile("ci"), max_examples=10_000)
 settings.load_profile("ci")
-
-
-def build_tiny_model(root: Path) -> Path:
-    """A 2-layer Llama (head_dim 64) with a byte-level BPE tokenizer, saved with save_pretrained."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    root.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<pad>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(JA_LINES * 20, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
-    fast.save_pretrained(str(root))
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(fast), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, head_dim=64, max_position_embeddings=4096,
-        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    model = LlamaForCausalLM(cfg)
-    model.save_pretrained(str(root), safe_serialization=True)
-    return root
 
 
 @pytest.fixture(scope="session")

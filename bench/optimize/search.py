@@ -66,6 +66,7 @@ def _search(
     setup: SearchSetup, backend: Backend, fingerprint: str, key: str, console: Console
 ) -> PromptArtifact:
     s, task = setup.settings, setup.task
+    started0 = getattr(backend, "start_seconds", None)
     t0 = time.perf_counter()
     picker = ShotPicker(setup.train, setup.shots, setup.cfg.run.seed)
     cands = candidate_space(setup.base, task, setup.dev, s, setup.shots, len(setup.train))
@@ -95,6 +96,9 @@ def _search(
     finally:
         cache.close()
     wall = time.perf_counter() - t0
+    started = getattr(backend, "start_seconds", None)
+    if started is not None and started0 is None:  # the engine started inside the search: its own fixed cost
+        wall = max(0.0, wall - float(started))
     full = {ci: ev.stats(ci, setup.dev) for ci in range(len(cands)) if all((ci, e.id) in ev.results for e in setup.dev)}
     chosen = cands[best]
     fixed = [] if chosen.shot_selection == "similar" else [x.id for x in picker.pick(chosen, setup.dev[0])]

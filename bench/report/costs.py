@@ -17,13 +17,35 @@ from bench.store.files import CostsFile, FixedCost, QueryCost
 
 
 def device_kind(device: str) -> str:
-    d = device.lower()
-    return "gpu" if any(k in d for k in ("cuda", "gpu", "h100", "h200", "a100", "mps")) else "cpu"
+    """``cpu`` for a CPU, ``gpu`` for anything else torch reports (``cuda``, ``mps``, a GPU's name
+    such as ``NVIDIA L4``, ``Tesla T4`` or ``NVIDIA GeForce RTX 4090``)."""
+    d = device.strip().lower()
+    return "cpu" if d in ("", "cpu") or d.startswith("cpu") else "gpu"
 
 
 def _applies(entry: FixedCost | QueryCost, task: str, arm: str) -> bool:
+    """``arm="*"`` is a cost every arm pays (the engine start)."""
     comps = set(arm.split("+"))
-    return (entry.arm == arm or entry.arm in comps) and entry.task in (None, task)
+    return (entry.arm in ("*", arm) or entry.arm in comps) and entry.task in (None, task)
+
+
+def _device_seconds(rows: Sequence[dict[str, Any]], all_rows: Sequence[dict[str, Any]]) -> float:
+    """Mean device time per query: each completion's ``device_s`` (its share of its pass, by tokens;
+    a cached copy carries the share of the generation it copies). Completions stored before
+    ``device_s`` existed fall back to latency / members of the batch that shared that latency,
+    counting only freshly generated members (a cached twin was never in the batch)."""
+    members: dict[float, int] = {}
+    for r in all_rows:
+        if r.get("device_s") is None and r.get("latency_s") is not None and not r.get("cached"):
+            members[float(r["latency_s"])] = members.get(float(r["latency_s"]), 0) + 1
+    out = []
+    for r in rows:
+        if r.get("device_s") is not None:
+            out.append(float(r["device_s"]))
+        else:
+            lat = float(r["latency_s"])
+            out.append(lat / max(1, members.get(lat, 1)))
+    return float(np.mean(out))
 
 
 @dataclass
@@ -38,7 +60,7 @@ class ArmCost:
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
     latency_mean_s: float | None = None
-    device_s_per_query: float | None = None  # batch wall time / batch size, averaged
+    device_s_per_query: float | None = None  # each completion's share of its pass (by tokens), averaged
     extra_query_s: float = 0.0  # recorded per-query time outside generation (retrieval …)
     fixed_s: float = 0.0
     fixed: list[FixedCost] = field(default_factory=list)
@@ -68,13 +90,7 @@ def arm_costs(
         seen.add(k3)
         by.setdefault((r["task"], r["arm"]), []).append(r)
     dev_price = prices.gpu_hour if device_kind(run_device) == "gpu" else prices.cpu_hour
-    # Completions generated in one batch share one latency value (the batch's wall time), and
-    # batches may mix tasks and arms; each member is charged latency / members.
-    members: dict[float, int] = {}
-    for items in by.values():
-        for r in items:
-            if r.get("latency_s") is not None:
-                members[float(r["latency_s"])] = members.get(float(r["latency_s"]), 0) + 1
+    all_rows = [r for items in by.values() for r in items if r.get("prompt_tokens") is not None]
     for (task, arm), items in by.items():
         ok = [r for r in items if r.get("prompt_tokens") is not None]
         c = ArmCost(task=task, arm=arm, n_queries=len(ok))
@@ -86,7 +102,7 @@ def arm_costs(
             c.latency_p50_s = float(np.percentile(lat, 50))
             c.latency_p95_s = float(np.percentile(lat, 95))
             c.latency_mean_s = float(lat.mean())
-            c.device_s_per_query = float(np.mean([x / members[float(x)] for x in lat]))
+            c.device_s_per_query = _device_seconds(ok, all_rows)
             for q in costs.per_query:
                 if _applies(q, task, arm):
                     c.extra_query_s += q.seconds / max(1, q.queries)
@@ -115,4 +131,4 @@ def break_even(a: ArmCost, b: ArmCost) -> float | None:
     if dq == 0:
         return None
     n = df / dq
-    return n if n > 0 else None
+    return n if n >= 1 else None  # "the same at 0 queries" says nothing

@@ -50,8 +50,13 @@ def _png(fig: Any) -> str:
 
 
 def plots(a: Analysis) -> dict[str, str]:
-    """Decision grid, forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty)."""
-    import matplotlib
+    """Decision grid, forest plot, score distributions and cost-vs-quality as data: URIs ("" when empty; none
+    where matplotlib is not installed, e.g. a GPU box set up from ``make gpu-wheels``)."""
+    try:
+        import matplotlib
+    except ImportError:
+        log.warning("matplotlib is not installed: report.html has no plots")
+        return {}
 
     matplotlib.use("Agg")
     global _FONT

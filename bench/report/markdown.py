@@ -104,8 +104,9 @@ def markdown_sections(a: Analysis) -> list[str]:
         "## Cost per arm", "",
         f"Prices: GPU-hour {a.prices.gpu_hour:g} {cur}, CPU-hour {a.prices.cpu_hour:g} {cur}, "
         f"1k prompt tokens {a.prices.per_1k_prompt_tokens:g} {cur}, 1k output tokens {a.prices.per_1k_output_tokens:g} {cur} "
-        f"(config `[cost]`). Latency is the wall time a query waited (its batch's time); device time per query is "
-        f"batch time / batch size. Per-query money = device time × device price + tokens × token prices. "
+        f"(config `[cost]`). Latency is what a query waited (the engine's own timings where it reports them, else its "
+        f"batch's wall time); device time per query is its share of its pass's compute time, by prompt + output tokens "
+        f"(hf: batch time / batch size; engine start is a fixed cost). Per-query money = device time × device price + tokens × token prices. "
         f"Fixed costs come from `costs.json`.", "",
         f"| task | arm | queries | prompt tok | output tok | latency p50 s | p95 s | device s/query | per query | fixed s | fixed | total @ {a.prices.queries:,} |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

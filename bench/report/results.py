@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 BASE_COLUMNS = [
     "task", "kind", "arm", "example_id", "judge", "score", "failed", "error", "prompt_tokens",
-    "output_tokens", "latency_s", "cached", "finish_reason", "question", "reference", "answer", "hits",
+    "output_tokens", "latency_s", "device_s", "cached", "finish_reason", "question", "reference", "answer", "hits",
 ]
 
 
@@ -48,6 +48,7 @@ def load_rows(rd: RunData) -> list[dict[str, Any]]:
                     "prompt_tokens": c.prompt_tokens if c else None,
                     "output_tokens": c.output_tokens if c else None,
                     "latency_s": c.latency_s if c else None,
+                    "device_s": c.device_s if c else None,
                     "cached": c.cached if c else None,
                     "finish_reason": c.finish_reason if c else None,
                     "question": ex.get("question", ""), "reference": ex.get("reference"),

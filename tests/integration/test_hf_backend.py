@@ -106,3 +106,20 @@ def test_out_of_memory_splits_the_batch(tiny_model: Path, monkeypatch: pytest.Mo
     assert sizes[0] == 8 and max(sizes[1:]) <= 4 and sizes.count(2) == 4
     expected = HFBackend(str(tiny_model), dtype="float32", batch_size=1).generate(reqs(8, s))
     assert [r.text for r in res] == [r.text for r in expected]  # type: ignore[union-attr]
+
+
+def test_device_time_is_the_batch_time_shared_and_excludes_the_model_load(tiny_model: Path) -> None:
+    import time
+
+    b = HFBackend(str(tiny_model), dtype="float32", batch_size=4)
+    assert b.start_seconds is None
+    t0 = time.perf_counter()
+    res = b.generate(reqs(4, Sampling(max_new_tokens=6, stop=[])))
+    wall = time.perf_counter() - t0
+    assert b.start_seconds is not None and b.start_seconds > 0  # loading the weights: a fixed cost
+    done = [r for r in res if isinstance(r, Completion)]
+    assert len(done) == 4
+    lat = done[0].latency_s
+    assert all(r.latency_s == lat for r in done)  # one padded batch: every member waited for all of it
+    assert sum(r.device_s for r in done) == pytest.approx(lat, abs=1e-4)  # type: ignore[misc]
+    assert lat <= wall - b.start_seconds + 1e-3  # the load is not part of the pass

@@ -82,6 +82,43 @@ def test_base_and_lora_in_one_pass(vl: object) -> None:
     assert info.rank == 4 and vl.fingerprint() == f"vllm:{fingerprint_model(vl.model_path)}:float32"
 
 
+def test_device_time_shared_by_tokens_and_latency_from_engine_timings(vl: object) -> None:
+    """Arms that differ only in prompt length share one pass: the long prompts cost more of it."""
+    import time
+
+    from bench.backends.vllm import VLLMBackend
+
+    assert isinstance(vl, VLLMBackend)
+    _ = vl.llm  # started: its time is start_seconds, never part of a pass
+    assert vl.start_seconds is not None and vl.start_seconds > 0
+    s = Sampling(max_new_tokens=8, stop=[])
+    tpl = PromptTemplate.for_kind("qa")
+    short = reqs(s, n=3)
+    ctx = "参考情報：" + "みなと市の粗大ごみは予約制で、手数料は一点四百円です。" * 12
+    long = [r.model_copy(update={"arm": "rag", "messages": tpl.messages(
+        Example(id=r.example_id, task="t", kind="qa", question=QUESTIONS[i] + "？", context=ctx))})
+        for i, r in enumerate(short)]
+    t0 = time.perf_counter()
+    out = vl.generate(short + long)
+    wall = time.perf_counter() - t0
+    assert all(isinstance(r, Completion) for r in out)
+    a, b = out[:3], out[3:]
+    for x, y in zip(a, b, strict=True):
+        assert isinstance(x, Completion) and isinstance(y, Completion)
+        assert y.prompt_tokens > 3 * x.prompt_tokens
+        assert x.device_s is not None and y.device_s is not None and y.device_s > x.device_s
+    total = sum(r.device_s for r in out)  # type: ignore[union-attr, misc]
+    assert 0 < total <= wall
+    assert all(0 < r.latency_s <= wall for r in out)  # type: ignore[union-attr]
+    # each request's own time in the engine (queued -> last token), not its pass's wall time:
+    # requests that stop after 2 tokens waited less than those of the same pass that wrote 12
+    quick = vl.generate(reqs(Sampling(max_new_tokens=2, stop=[]), n=3) + reqs(Sampling(max_new_tokens=12, stop=[]), n=3))
+    done = [r for r in quick if isinstance(r, Completion)]
+    assert len(done) == 6
+    slow = [r.latency_s for r in done[3:] if r.output_tokens == 12]
+    assert slow and max(r.latency_s for r in done[:3]) < max(slow)
+
+
 def test_stops_sampling_limits_and_unknown_adapter(vl: object) -> None:
     from bench.backends.vllm import VLLMBackend
 

@@ -33,12 +33,13 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.backends.base import GenFailure, GenResult, GuidedRefused
 from bench.backends.openai.encode import request_body
 from bench.backends.openai.http import Fail, Retry, import_httpx, retry_after, run_sync
 from bench.backends.openai.pool import UNHEALTHY_AFTER, Item, ServerState, probe
+from bench.backends.timing import busy_seconds, share_by_tokens
 from bench.errors import RagftError
 from bench.models import fingerprint_model
 from bench.prompts import apply_stops, ensure_bos, render_completion, render_prompt
@@ -193,8 +194,12 @@ class OpenAIBackend:
             if remaining == 0:
                 done.set()
 
+            spans: dict[int, tuple[str, float, float]] = {}
+
             def finish(item: Item, res: GenResult) -> None:
                 results[item.index] = res
+                if isinstance(res, Completion) and item.span is not None:
+                    spans[item.index] = item.span
                 state["remaining"] -= 1
                 if progress:
                     progress(1)
@@ -226,6 +231,7 @@ class OpenAIBackend:
                 item = queue.get_nowait()
                 down = "; ".join(f"{s.url}: {s.reason}" for s in self.servers)
                 finish(item, GenFailure(f"no healthy server left ({down}); last error: {item.last_error}"))
+        charge_device_time(results, spans)
         return [r if r is not None else GenFailure("not generated") for r in results]
 
     def _precheck(self, r: GenRequest) -> tuple[str, list[int] | None] | GenFailure:
@@ -299,7 +305,8 @@ class OpenAIBackend:
                 raise Retry(f"timeout after {self.timeout_s:g} s") from None
             except httpx.HTTPError as e:
                 raise Retry(f"connection error: {type(e).__name__}: {e}", down=True) from None
-            latency = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            latency = t1 - t0
             text_head = raw[:300].decode("utf-8", "replace")
             if resp.status_code == 429:
                 raise Retry("HTTP 429 (rate limited)", retry_after(resp))
@@ -328,6 +335,7 @@ class OpenAIBackend:
                     token_ids = [int(t) for t in token_ids]
             except (ValueError, KeyError, IndexError, TypeError, RecursionError) as e:
                 raise Retry(f"malformed response: {type(e).__name__}: {decoded[:120]!r}") from None
+            latency = server_latency(data.get("metrics")) or latency
             answered = data.get("model")
             if isinstance(answered, str) and answered not in (item.model, Path(item.model).name):
                 raise Fail(f"asked {server.url} for model '{item.model}' but it answered as '{answered}'")
@@ -385,10 +393,36 @@ class OpenAIBackend:
         else:
             reason = "eos"
         n_prompt = len(item.prompt_ids) if item.prompt_ids is not None else int(usage.get("prompt_tokens") or 0)
+        item.span = (server.url, t0, t1)
         finish(item, Completion(
             text=cut, finish_reason=reason, prompt_tokens=n_prompt,  # type: ignore[arg-type]
             output_tokens=n_out, latency_s=round(latency, 4),
         ))
+
+
+def server_latency(metrics: Any) -> float | None:
+    """A request's time inside the server from its reported timings (vLLM's
+    ``--enable-per-request-metrics``: queue + first token + generation, in ms), else None."""
+    if not isinstance(metrics, dict):
+        return None
+    parts = [metrics.get(k) for k in ("queue_time_ms", "time_to_first_token_ms", "generation_time_ms")]
+    if parts[1] is None or not all(isinstance(x, int | float) for x in parts if x is not None):
+        return None
+    return sum(float(x) for x in parts if x is not None) / 1000
+
+
+def charge_device_time(results: list[GenResult | None], spans: dict[int, tuple[str, float, float]]) -> None:
+    """Each server's busy time in this call (the union of its requests' send -> answer spans, so
+    requests served concurrently share it) split over its completions by tokens (``device_s``)."""
+    by_server: dict[str, list[int]] = {}
+    for i, (url, _, _) in spans.items():
+        by_server.setdefault(url, []).append(i)
+    for idxs in by_server.values():
+        busy = busy_seconds([spans[i][1:] for i in idxs])
+        done = [cast(Completion, results[i]) for i in idxs]
+        shares = share_by_tokens(busy, [(c.prompt_tokens, c.output_tokens) for c in done])
+        for i, c, sh in zip(idxs, done, shares, strict=True):
+            results[i] = c.model_copy(update={"device_s": round(sh, 6)})
 
 
 __all__ = ["OpenAIBackend", "ServerState"]

@@ -49,6 +49,7 @@ class Item:
     not_before: float = 0.0
     last_error: str = ""
     avoid: set[str] = field(default_factory=set)
+    span: tuple[str, float, float] | None = None  # (server, sent, answered) of the attempt that succeeded
 
 
 async def probe(client: Any, s: ServerState, served_model: str, timeout_s: float) -> None:
