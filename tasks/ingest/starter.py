@@ -9,17 +9,21 @@ Example: ``Path("myproject/ragft.toml").write_text(starter_config("myproject"))`
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 ARMS = ["base", "prompt", "rag", "oracle", "lora", "rag+lora"]
 
 _TEMPLATE = """\
 # ragft experiment for the documents of "{name}", written by `ragft init`.
 # 1. `ragft synth ragft.toml` writes evaluation and training items from corpus.jsonl into synth/
-#    (review them: `ragft validate synth/qa --corpus corpus.jsonl`, or the CSV export);
+#    (review them: `ragft validate ragft.toml`, edit the files, or `ragft synth-export` a CSV);
 # 2. `ragft run ragft.toml` runs every arm below on them and writes the report.
 
 arms = {arms}  # rag/oracle skip tasks without documents
 
 [run]
+name = "{run_name}"{run_pad}# runs go to reports/{run_name}-<hash of model, sampling, judge, seed>
 output_dir = "reports"
 seed = 0
 
@@ -114,4 +118,8 @@ duplicate_threshold = 0.7       # character 3-gram overlap above which a questio
 def starter_config(project_name: str) -> str:
     """The TOML text of the starter config for a project called ``project_name``."""
     arms = "[" + ", ".join(f'"{a}"' for a in ARMS) + "]"
-    return _TEMPLATE.format(name=project_name.replace('"', "'"), arms=arms)
+    run_name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", project_name).strip("-.")
+    if run_name != project_name:  # e.g. a Japanese folder name: keep projects apart by a hash of it
+        run_name = f"{run_name or 'project'}-{hashlib.sha256(project_name.encode()).hexdigest()[:6]}"
+    pad = " " * max(1, 24 - len(run_name))
+    return _TEMPLATE.format(name=project_name.replace('"', "'"), arms=arms, run_name=run_name, run_pad=pad)

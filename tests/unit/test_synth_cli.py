@@ -40,6 +40,10 @@ def test_the_starter_config_has_a_typed_synth_table(tmp_path: Path) -> None:
     cfg = load_config(tmp_path / "p" / "ragft.toml", check_paths=False)
     assert isinstance(cfg.synth, SynthSection) and cfg.synth.split_by == "document" and cfg.synth.model is None
     assert cfg.synth.kinds == ["qa", "document", "quiz"]
+    assert cfg.run_id().startswith("p-")  # the project's name, not "ragft" (every project's file name)
+    init_project(DATA / "raw", tmp_path / "市の文書")
+    other = load_config(tmp_path / "市の文書" / "ragft.toml", check_paths=False)
+    assert other.run.name and other.run.name.startswith("project-") and other.run_id() != cfg.run_id()
     with pytest.raises(InputError, match=r"tasks.0.path"):  # the task files do not exist before synth
         load_config(tmp_path / "p" / "ragft.toml")
     base = {"tasks": [{"name": "t", "loader": "qa-jsonl", "path": str(DATA / "qa")}]}
