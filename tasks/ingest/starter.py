@@ -35,7 +35,7 @@ batch_size = 8
 max_model_len = 8192
 
 [sampling]
-max_new_tokens = 64
+max_new_tokens = 48
 temperature = 0.0
 
 [[tasks]]
@@ -52,7 +52,7 @@ loader = "document-jsonl"
 path = "synth/document"
 corpus = "corpus.jsonl"
 split = "test"
-max_new_tokens = 128
+max_new_tokens = 64
 
 [[tasks]]
 name = "synth_choice"           # 5-choice quiz items (llm-jp-eval "jaster" layout)
@@ -70,7 +70,7 @@ kind = "reference"
 
 [prompt]                        # the prompt arm: templates searched on each task's dev split
 strategy = "halving"
-budget = 40                     # dev generations per task
+budget = 20                     # dev generations per task (raise it on a GPU)
 max_shots = 4
 
 [prompt.tasks.synth_document]   # whole-document prompts are long: only the query placement, 2 dev items
