@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bench.cli import app, console
 from bench.errors import RagftError
@@ -51,20 +52,20 @@ def init(
         report = init_project(docs_dir, out, settings, progress=progress)
     out_console = Console(highlight=False, soft_wrap=True)
     for p in report.problems:
-        out_console.print(f"[yellow]skipped[/] {p.source}: {p.reason}", markup=True)
+        out_console.print(f"[yellow]skipped[/] {escape(p.source)}: {escape(p.reason)}", markup=True)
     for d in report.documents:
         for w in d.warnings:
-            out_console.print(f"[yellow]warning[/] {d.source}: {w}", markup=True)
+            out_console.print(f"[yellow]warning[/] {escape(d.source)}: {escape(w)}", markup=True)
     out_console.print(
         f"{len(report.documents)} document(s), {report.passages} passage(s) from {report.files} file(s)"
         + (f"; {len(report.problems)} skipped (see {out / REPORT_FILE})" if report.problems else "")
-        + f": wrote {out / CORPUS_FILE}"
+        + f": wrote {out / CORPUS_FILE}", markup=False,
     )
     config = out / CONFIG_FILE
     if report.config_written:
-        out_console.print(f"wrote {config}; next: ragft synth {config}")
+        out_console.print(f"wrote {config}; next: ragft synth {config}", markup=False)
     else:
-        out_console.print(f"kept your {config} (not overwritten); next: ragft synth {config}")
+        out_console.print(f"kept your {config} (not overwritten); next: ragft synth {config}", markup=False)
 
 
 def _generator_id(model_id: str, backend_name: str, fingerprint: str) -> str:
@@ -243,7 +244,7 @@ def _print_report(report: Any, out_dir: Path, config: Path) -> None:
     from tasks.synth.driver import REJECTED, REPORT
 
     out = Console(highlight=False, soft_wrap=True)
-    out.print(f"generator {report.generator} ({report.decoding}), split by {report.split_by}")
+    out.print(f"generator {report.generator} ({report.decoding}), split by {report.split_by}", markup=False)
     rows = {"units": "generator calls", "failed": "failed (retried next run)", "unparseable": "unparseable reply",
             "candidates": "items in the replies", "invalid": "invalid", "unknown_passage": "unknown passage id",
             "unsupported": "not supported by the passage", "duplicate": "near-duplicate",
@@ -260,20 +261,21 @@ def _print_report(report: Any, out_dir: Path, config: Path) -> None:
     lines = rejected.read_text(encoding="utf-8").splitlines() if rejected.is_file() else []
     for line in lines[:MAX_SHOWN]:
         r = json.loads(line)
-        out.print(f"rejected {r['unit']} ({r['reason']}): {r['detail']}")
+        out.print(f"rejected {r['unit']} ({r['reason']}): {r['detail']}", markup=False)
     if len(lines) > MAX_SHOWN:
         out.print(f"… and {len(lines) - MAX_SHOWN} more rejected item(s)")
     for w in report.warnings:
-        out.print(f"[yellow]warning[/] {w}", markup=True)
+        out.print(f"[yellow]warning[/] {escape(w)}", markup=True)
     out.print(f"wrote {', '.join(report.files) or 'no task file'} under {out_dir}; "
-              f"rejected items with the reason: {out_dir / REJECTED}; counts: {out_dir / REPORT}")
+              f"rejected items with the reason: {out_dir / REJECTED}; counts: {out_dir / REPORT}", markup=False)
     if "fresh" in report.split_documents:
         out.print(f"{len(report.split_documents['fresh'])} document(s) added later are in the split 'fresh' only "
                   "(never trained on): evaluate them apart with a copy of a task that has split = \"fresh\"")
     if report.pending:
         out.print(f"[yellow]{report.pending} generation(s) failed[/]: run the same command again to retry them",
                   markup=True)
-    out.print(f"review: ragft synth-export {config} review.csv (edit, then synth-import); next: ragft run {config}")
+    out.print(f"review: ragft synth-export {config} review.csv (edit, then synth-import); next: ragft run {config}",
+              markup=False)
 
 
 @app.command("synth-export")
