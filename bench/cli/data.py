@@ -30,7 +30,7 @@ def validate(
     if kind is not None and kind not in KINDS:
         raise RagftError(f"--kind: expected one of {', '.join(KINDS)}, got '{kind}'")
     out = Console(highlight=False, soft_wrap=True)  # one problem per line, greppable
-    if path.suffix.lower() == ".toml" and kind is None:
+    if kind is None and _is_config(path):
         report = _validate_config(path, out)
     else:
         report = run_validate(path, kind, corpus)  # type: ignore[arg-type]
@@ -44,6 +44,13 @@ def validate(
         out.print(f"{len(report.problems)} problem(s)")
         raise SystemExit(1)  # typer.Exit's code is dropped by main() in non-standalone mode
     out.print("[green]ok[/]: no problems found", markup=True)
+
+
+def _is_config(path: Path) -> bool:
+    try:
+        return path.suffix.lower() == ".toml" and path.is_file()
+    except OSError:  # e.g. a name too long for the file system: the data validator reports it
+        return False
 
 
 def _validate_config(path: Path, out: Console) -> Any:

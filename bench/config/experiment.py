@@ -40,6 +40,7 @@ DATA_DIR_ENV = "RAGFT_DATA_DIR"
 
 class RunSection(Section):
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")  # run-id prefix (default: the file's stem)
     output_dir: str = "reports"
     seed: int = 0
     data_dir: str | None = None  # root for "data:" paths (relative to this file); --data-dir wins
@@ -168,7 +169,7 @@ class ExperimentConfig(Section):
     def run_id(self) -> str:
         if self.run.id:
             return self.run.id
-        return f"{Path(self.source).stem}-{self.identity()}"
+        return f"{self.run.name or Path(self.source).stem}-{self.identity()}"
 
 
 def bundled_data_dir() -> Path:

@@ -216,7 +216,8 @@ def init_project(
     settings = settings or IngestSettings()
     if not docs_dir.is_dir():
         raise InputError(str(docs_dir), None, "a folder of documents (.txt, .md, .html, .pdf, .docx)")
-    files = list_files(docs_dir)
+    out_abs = out_dir.resolve()
+    files = [p for p in list_files(docs_dir) if not p.resolve().is_relative_to(out_abs)]  # --out inside DOCS_DIR
     check_readers({p.suffix.lower() for p in files})
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")

@@ -9,17 +9,21 @@ Example: ``Path("myproject/ragft.toml").write_text(starter_config("myproject"))`
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 ARMS = ["base", "prompt", "rag", "oracle", "lora", "rag+lora"]
 
 _TEMPLATE = """\
 # ragft experiment for the documents of "{name}", written by `ragft init`.
 # 1. `ragft synth ragft.toml` writes evaluation and training items from corpus.jsonl into synth/
-#    (review them: `ragft validate synth/qa --corpus corpus.jsonl`, or the CSV export);
+#    (review them: `ragft validate ragft.toml`, edit the files, or `ragft synth-export` a CSV);
 # 2. `ragft run ragft.toml` runs every arm below on them and writes the report.
 
 arms = {arms}  # rag/oracle skip tasks without documents
 
 [run]
+name = "{run_name}"{run_pad}# runs go to reports/{run_name}-<hash of model, sampling, judge, seed>
 output_dir = "reports"
 seed = 0
 
@@ -31,7 +35,7 @@ batch_size = 8
 max_model_len = 8192
 
 [sampling]
-max_new_tokens = 64
+max_new_tokens = 48
 temperature = 0.0
 
 [[tasks]]
@@ -48,7 +52,7 @@ loader = "document-jsonl"
 path = "synth/document"
 corpus = "corpus.jsonl"
 split = "test"
-max_new_tokens = 128
+max_new_tokens = 64
 
 [[tasks]]
 name = "synth_choice"           # 5-choice quiz items (llm-jp-eval "jaster" layout)
@@ -66,7 +70,7 @@ kind = "reference"
 
 [prompt]                        # the prompt arm: templates searched on each task's dev split
 strategy = "halving"
-budget = 40                     # dev generations per task
+budget = 20                     # dev generations per task (raise it on a GPU)
 max_shots = 4
 
 [prompt.tasks.synth_document]   # whole-document prompts are long: only the query placement, 2 dev items
@@ -114,4 +118,8 @@ duplicate_threshold = 0.7       # character 3-gram overlap above which a questio
 def starter_config(project_name: str) -> str:
     """The TOML text of the starter config for a project called ``project_name``."""
     arms = "[" + ", ".join(f'"{a}"' for a in ARMS) + "]"
-    return _TEMPLATE.format(name=project_name.replace('"', "'"), arms=arms)
+    run_name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", project_name).strip("-.")
+    if run_name != project_name:  # e.g. a Japanese folder name: keep projects apart by a hash of it
+        run_name = f"{run_name or 'project'}-{hashlib.sha256(project_name.encode()).hexdigest()[:6]}"
+    pad = " " * max(1, 24 - len(run_name))
+    return _TEMPLATE.format(name=project_name.replace('"', "'"), arms=arms, run_name=run_name, run_pad=pad)

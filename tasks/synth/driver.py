@@ -172,12 +172,13 @@ def _reject(c: KindCounts, rejected: list[Rejected], item: SynthItem, reason: st
 
 def synthesize(
     docs: list[SourceDoc], settings: SynthSettings, generate: Generate, out_dir: Path, *,
-    generator_id: str, progress: Progress | None = None, overwrite_edits: bool = False, decoding: str = "",
+    generator_id: str, progress: Progress | None = None, overwrite_edits: bool = False,
+    decoding: str | Callable[[], str] = "",
 ) -> GenerationReport:
     """Generate, filter, split and write synthetic items for ``docs``; resumable from ``out_dir``.
 
     ``decoding`` is recorded in the report: ``json-schema`` (constrained output), ``unconstrained``
-    (free text, parsed) or ``recorded`` (replayed replies)."""
+    (free text, parsed) or ``recorded`` (replayed replies); a function is asked once generation is over."""
     out_dir.mkdir(parents=True, exist_ok=True)
     units = build_units(docs, settings)
     counts: dict[str, KindCounts] = {k: KindCounts() for k in settings.kinds}
@@ -244,7 +245,7 @@ def synthesize(
     files = write_tasks(items, out_dir, overwrite_edits=overwrite_edits)
     (out_dir / REJECTED).write_text("".join(r.model_dump_json() + "\n" for r in rejected), encoding="utf-8")
     report = GenerationReport(
-        generator=generator_id, decoding=decoding, prompt_hashes={k: prompt_hash(k) for k in settings.kinds},
+        generator=generator_id, decoding=decoding() if callable(decoding) else decoding, prompt_hashes={k: prompt_hash(k) for k in settings.kinds},
         split_by=settings.split_by, seed=settings.seed, settings=settings.model_dump(mode="json"),
         kinds=counts, split_documents=doc_splits, files=files, warnings=warnings,
     )

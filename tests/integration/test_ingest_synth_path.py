@@ -82,7 +82,8 @@ def test_documents_to_validated_synthetic_tasks(tmp_path: Path, tiny_model: Path
     # the real hf backend with the tiny random model (its answers are not the point, the path is)
     toml = (project / "ragft.toml").read_text(encoding="utf-8")
     (project / "ragft.toml").write_text(
-        toml.replace('id = "embedded:gemma-3-270m"', f'id = "{tiny_model}"').replace("max_new_tokens = 64", "max_new_tokens = 4"),
+        toml.replace('id = "embedded:gemma-3-270m"', f'id = "{tiny_model}"')
+        .replace("max_new_tokens = 48", "max_new_tokens = 4").replace("max_new_tokens = 64", "max_new_tokens = 4"),
         encoding="utf-8")
     run_cfg = load_config(project / "ragft.toml")
     Runner(run_cfg, arms=["base", "oracle"], output_dir=tmp_path / "runs", limit=4).run()

@@ -73,6 +73,14 @@ def test_init_writes_a_valid_corpus_with_stable_ids(tmp_path: Path) -> None:
     assert all(len(p.text) <= 400 for p in passages)
 
 
+def test_a_project_folder_inside_the_documents_is_not_read(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(RAW, docs)
+    first = init_project(docs, docs / "project")
+    second = init_project(docs, docs / "project")  # its corpus.jsonl, ragft.toml … are not documents
+    assert not first.problems and not second.problems and second.files == 5
+
+
 def test_rerun_keeps_added_dates_and_an_edited_document_gets_new_ids(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     shutil.copytree(RAW, docs)

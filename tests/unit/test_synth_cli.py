@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.backends.base import GenResult
+from bench.backends.base import GenResult, GuidedRefused
 from bench.backends.scripted import ScriptedBackend
 from bench.config import SynthSection, bundled_data_dir, config_from_dict, load_config
 from bench.errors import InputError, MissingDependencyError
@@ -40,6 +40,10 @@ def test_the_starter_config_has_a_typed_synth_table(tmp_path: Path) -> None:
     cfg = load_config(tmp_path / "p" / "ragft.toml", check_paths=False)
     assert isinstance(cfg.synth, SynthSection) and cfg.synth.split_by == "document" and cfg.synth.model is None
     assert cfg.synth.kinds == ["qa", "document", "quiz"]
+    assert cfg.run_id().startswith("p-")  # the project's name, not "ragft" (every project's file name)
+    init_project(DATA / "raw", tmp_path / "市の文書")
+    other = load_config(tmp_path / "市の文書" / "ragft.toml", check_paths=False)
+    assert other.run.name and other.run.name.startswith("project-") and other.run_id() != cfg.run_id()
     with pytest.raises(InputError, match=r"tasks.0.path"):  # the task files do not exist before synth
         load_config(tmp_path / "p" / "ragft.toml")
     base = {"tasks": [{"name": "t", "loader": "qa-jsonl", "path": str(DATA / "qa")}]}
@@ -158,37 +162,55 @@ class Replying(ScriptedBackend):
 
 
 class GuidedReplying(Replying):
-    """The same, offering JSON-schema constrained output (the ``GuidedBackend`` capability)."""
+    """The same, offering JSON-schema constrained output (the ``GuidedBackend`` capability);
+    ``refuse`` names stages whose schema the "engine" refuses."""
 
     supports_json_schema = True
 
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        super().__init__()
+        self.refuse = refuse or set()
+
     def generate_json(self, requests: list[GenRequest], schema: dict[str, Any], progress: Any = None) -> list[GenResult]:
+        if any(r.arm.removeprefix("synth-") in self.refuse for r in requests):
+            self.schemas.extend((r.arm, {"refused": True}) for r in requests)
+            return [GuidedRefused("the engine cannot compile this schema") for _ in requests]
         return self._answer(requests, schema)
 
 
-@pytest.mark.parametrize("guided", [True, False])
-def test_backend_generator_passes_the_schema_and_caches(tmp_path: Path, guided: bool) -> None:
-    from bench.cli.ingest import backend_generator
+@pytest.mark.parametrize("mode", ["guided", "free", "refused"])
+def test_backend_generator_passes_the_schema_and_caches(tmp_path: Path, mode: str) -> None:
+    from bench.cli.ingest import BackendGenerator
     from bench.store.cache import GenerationCache
     from tasks.synth import SynthSettings
 
-    backend = GuidedReplying() if guided else Replying()
+    backend = Replying() if mode == "free" else GuidedReplying(refuse={"quiz"} if mode == "refused" else None)
     cache = GenerationCache(tmp_path / "gen.sqlite")
-    generate, constrained = backend_generator(backend, cache, batch_size=4, guided=True)
-    assert constrained is guided
+    generate = BackendGenerator(backend, cache, batch_size=4, guided=True)
+    assert generate.constrained is (mode != "free")
     docs = make_docs(4)
     settings = SynthSettings(kinds=["qa", "quiz"], require_context=True)
-    decoding = "json-schema" if constrained else "unconstrained"
-    report = synthesize(docs, settings, generate, tmp_path / "a", generator_id="g", decoding=decoding)
-    assert report.kept > 0 and report.decoding == decoding
-    got = dict(backend.schemas)
-    assert got["synth-qa"] == (schema("qa") if guided else None)
-    assert got["synth-quiz"] == (schema("quiz") if guided else None)
-    assert got["synth-closed_book"] is None  # the free-text check is never constrained
+    report = synthesize(docs, settings, generate, tmp_path / "a", generator_id="g", decoding=lambda: generate.decoding)
+    assert report.kinds["qa"].kept > 0 and report.kinds["quiz"].kept > 0 and report.pending == 0
+    got: dict[str, list[Any]] = {}
+    for arm, sch in backend.schemas:
+        got.setdefault(arm, []).append(sch)
+    assert got["synth-qa"] == [schema("qa") if mode != "free" else None] * len(got["synth-qa"])
+    assert got["synth-closed_book"] == [None] * len(got["synth-closed_book"])  # free-text checks
+    if mode == "guided":
+        assert report.decoding == "json-schema" and got["synth-quiz"] == [schema("quiz")] * len(got["synth-quiz"])
+    elif mode == "free":
+        assert report.decoding == "unconstrained" and set(map(str, got["synth-quiz"])) == {"None"}
+    else:  # refused, then asked again in free text: counted and named in the report
+        n = len(docs) * 3
+        assert got["synth-quiz"] == [{"refused": True}] * n + [None] * n
+        assert report.decoding == (f"json-schema; {n} request(s) asked again in free text "
+                                   "(the backend refused the schema: the engine cannot compile this schema)")
     n = len(backend.schemas)
     # another project from the same generator is served by the generation cache: no new request
-    again = synthesize(docs, settings, generate, tmp_path / "b", generator_id="g", decoding=decoding)
-    assert len(backend.schemas) == n and again.model_dump() == report.model_dump()
+    again = synthesize(docs, settings, generate, tmp_path / "b", generator_id="g", decoding=lambda: generate.decoding)
+    assert len(backend.schemas) == n
+    assert again.model_dump(exclude={"decoding"}) == report.model_dump(exclude={"decoding"})
     cache.close()
 
 
