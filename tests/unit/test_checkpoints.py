@@ -22,4 +22,4 @@ def test_half_written_checkpoint_is_skipped(tmp_path: Path) -> None:
     assert last_complete_checkpoint(ck) == str(ck / "checkpoint-5")
     assert sorted(p.name for p in ck.iterdir()) == ["checkpoint-5", "checkpoint-x"]
     assert last_complete_checkpoint(tmp_path / "none") is None
-    tally("kills survived per stage", "lora checkpoint save (half-written)", 2)
+    tally("faults injected", "half-written LoRA checkpoints", 2)
