@@ -89,11 +89,14 @@ class Runner:
         store = RunStore(self.output_dir / run_id)
         result = RunResult(run_dir=store.root)
         self.console.print(f"[bold]ragft run[/] {cfg.source} → {store.root}")
-        if cfg.model.backend == "vllm" and self._given is None and not self.verbose:
+        if cfg.model.backend == "vllm" and self._given is None:
             from bench.backends.vllm import route_logs
 
-            route_logs(store.root / "vllm.log")
-            self.console.print(f"vLLM's own log lines go to {store.root / 'vllm.log'} (--verbose shows them here)")
+            if self.verbose:
+                route_logs(None)
+            else:
+                self.console.print(f"vLLM's own output goes to {store.root / 'vllm.log'} (--verbose shows it here)")
+                route_logs(store.root / "vllm.log")
         handles: list[Backend] = []
 
         def get_backend(adapters: dict[str, AdapterSpec]) -> Backend:
