@@ -206,7 +206,7 @@ class Runner:
         )
         cached = f"{resumed} already answered in this run folder" if resumed else "nothing answered yet in this run folder"
         self.console.print(
-            f"plan: {len(plan.tasks)} tasks × {len(self.arms)} arms, {items} items → {gens} generations; {cached}"
+            f"plan: {len(plan.tasks)} tasks × {len(self.arms)} arms, {items} items → up to {gens} generations; {cached}"
             " (identical earlier requests come from the generation cache; indexes and adapters are reused when cached)",
             highlight=False,
         )
