@@ -206,7 +206,7 @@ class Runner:
         )
         cached = f"{resumed} already answered in this run folder" if resumed else "nothing answered yet in this run folder"
         self.console.print(
-            f"plan: {len(plan.tasks)} tasks × {len(self.arms)} arms, {items} items → up to {gens} generations; {cached}"
+            f"plan: {_n(len(plan.tasks), 'task')} × {_n(len(self.arms), 'arm')}, {items} items → up to {gens} generations; {cached}"
             " (identical earlier requests come from the generation cache; indexes and adapters are reused when cached)",
             highlight=False,
         )
@@ -223,3 +223,7 @@ class Runner:
         for s in r.summaries:
             mean = "—" if s.mean is None else f"{s.mean:.2f}"
             c.print(f"  {s.task:<20} {s.arm:<8} mean {mean:>5} / 10  n={s.n} failed={s.n_failed} unscored={s.n_unscored}")
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")

@@ -32,7 +32,7 @@ def test_plan_line_and_index_progress(tmp_path: Path) -> None:
     Runner(load_config(DEMO), tasks=["minato_qa"], arms=["base", "rag"], limit=3, backend=ScriptedBackend(),
            output_dir=tmp_path / "out", console=console).run()
     text = out.getvalue()
-    assert "plan: 1 tasks × 2 arms, 3 items → up to 6 generations; nothing answered yet in this run folder" in text
+    assert "plan: 1 task × 2 arms, 3 items → up to 6 generations; nothing answered yet in this run folder" in text
     # the dense index of the 70 bundled passages is embedded in batches of 32: counts as it goes
     assert re.search(r"embed index minato_qa: 32/70 \(\d+ s\)", text), text
     assert "embed index minato_qa: 70/70" in text
@@ -73,7 +73,7 @@ def test_vllm_log_goes_to_the_run_folder(tiny_model: Path, tmp_path: Path) -> No
         assert noise not in quiet, quiet[:3000]
     assert "Loading safetensors checkpoint shards" in log
     assert "generated 4/4" in quiet
-    assert "vllm.log" in quiet and "plan: 1 tasks × 1 arms, 4 items → up to 4 generations" in quiet
+    assert "vllm.log" in quiet and "plan: 1 task × 1 arm, 4 items → up to 4 generations" in quiet
     print(f"terminal lines: {len(quiet.splitlines())} quiet; vllm.log: {len(log.splitlines())} lines")
 
     loud = ragft("loud", "--verbose")
