@@ -20,9 +20,13 @@ Example: ``VLLMBackend(path, dtype="float32", adapters={"ja": "adapters/ja"}).ge
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -49,36 +53,89 @@ def _cuda_available() -> bool:
 
 
 LOG_CONFIG_ENV = "VLLM_LOGGING_CONFIG_PATH"
+_LOG_PATH: list[Path] = []  # set by route_logs: where the engine's output goes (empty: the terminal)
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def route_logs(path: Path) -> Path:
-    """Send vLLM's own log lines to ``path`` (appended) instead of the terminal: in this process
-    (the live ``vllm`` logger, when vLLM is already imported) and in the engine processes it
-    starts (through ``$VLLM_LOGGING_CONFIG_PATH``, which they inherit). A logging config the user
-    set in that variable is left alone. Returns ``path``."""
-    import json
-    import os
+@contextmanager
+def output_to(path: Path, *, keep_python: bool) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at ``path`` (appended) for the block: C-level writes and
+    every process started inside it (vLLM's engine workers) write there for their whole life.
+    ``keep_python``: this process's own ``sys.stdout``/``sys.stderr`` (ragft's progress bars) keep
+    writing to the terminal."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    old = (sys.stdout, sys.stderr)
+    opened: list[Any] = []
+    try:
+        if keep_python:
+            opened = [os.fdopen(os.dup(saved[i]), "w", buffering=1, encoding=getattr(o, "encoding", None) or "utf-8",
+                                errors=getattr(o, "errors", None) or "backslashreplace") for i, o in enumerate(old)]
+            sys.stdout, sys.stderr = opened[0], opened[1]
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = old
+        for f in opened:
+            f.close()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for x in (*saved, fd):
+            os.close(x)
 
+
+def route_logs(path: Path | None) -> Path | None:
+    """Send vLLM's own output to ``path`` (appended) instead of the terminal: its log lines in
+    this process (the live ``vllm`` logger) and in the engine processes it starts (through
+    ``$VLLM_LOGGING_CONFIG_PATH``, which they inherit), and whatever those processes print
+    (warnings, load bars: ``output_to`` around the engine start). ``None`` brings them back to the
+    terminal. A logging config the user set in that variable is left alone. Returns ``path``."""
+    routed = bool(_LOG_PATH)
+    _LOG_PATH.clear()
+    mine = os.environ.get(LOG_CONFIG_ENV, "").endswith(".vllm-logging.json")
+    live = logging.getLogger("vllm")
+    if path is None and not (routed or mine):
+        return None  # never routed in this process: vLLM logs as it always does
+    for h in list(live.handlers):
+        live.removeHandler(h)
+        h.close()
+    if path is None:
+        if mine:
+            del os.environ[LOG_CONFIG_ENV]
+        live.addHandler(logging.StreamHandler(sys.stdout))
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     ours = path.parent / ".vllm-logging.json"
-    if os.environ.get(LOG_CONFIG_ENV) in (None, "") or os.environ[LOG_CONFIG_ENV].endswith(ours.name):
+    if not os.environ.get(LOG_CONFIG_ENV) or mine:
         conf = {
             "version": 1, "disable_existing_loggers": False,
-            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "formatters": {"plain": {"format": _FORMAT}},
             "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path.resolve()), "mode": "a",
                                   "encoding": "utf-8", "formatter": "plain"}},
             "loggers": {"vllm": {"handlers": ["file"], "level": "INFO", "propagate": False}},
         }
         ours.write_text(json.dumps(conf), encoding="utf-8")
         os.environ[LOG_CONFIG_ENV] = str(ours.resolve())
-    live = logging.getLogger("vllm")
-    for h in list(live.handlers):
-        live.removeHandler(h)
-        h.close()
     fh = logging.FileHandler(path, mode="a", encoding="utf-8")
-    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    fh.setFormatter(logging.Formatter(_FORMAT))
     live.addHandler(fh)
     live.propagate = False
+    _LOG_PATH.append(path)
+    if "vllm" not in sys.modules:  # its import prints too (platform checks, warnings): into the log
+        with output_to(path, keep_python=False):
+            try:
+                import vllm  # noqa: F401
+            except ImportError:
+                pass  # the backend says which extra to install
+        for h in list(live.handlers):  # importing configured the logger from our file: keep one handler
+            if h is not fh:
+                live.removeHandler(h)
+                h.close()
     return path
 
 
@@ -215,7 +272,8 @@ class VLLMBackend:
         log.info("starting vLLM engine for %s (%s)", self.model_path, self.dtype)
         t0 = time.perf_counter()
         try:
-            llm = LLM(**args)
+            with output_to(_LOG_PATH[0], keep_python=True) if _LOG_PATH else nullcontext():
+                llm = LLM(**args)
         except Exception as e:  # vLLM raises many types for bad configs; name what was asked
             raise RagftError(f"vLLM could not start for '{self.model_path}' ({self.dtype}): {type(e).__name__}: {e}") from None
         ENGINE_STARTS.append(self.model_path)

@@ -125,11 +125,14 @@ class Runner:
         store = RunStore(self.output_dir / run_id)
         result = RunResult(run_dir=store.root)
         self.console.print(f"[bold]ragft run[/] {cfg.source} → {store.root}")
-        if cfg.model.backend == "vllm" and self._given is None and not self.verbose:
+        if cfg.model.backend == "vllm" and self._given is None:
             from bench.backends.vllm import route_logs
 
-            route_logs(store.root / "vllm.log")
-            self.console.print(f"vLLM's own log lines go to {store.root / 'vllm.log'} (--verbose shows them here)")
+            if self.verbose:
+                route_logs(None)
+            else:
+                self.console.print(f"vLLM's own output goes to {store.root / 'vllm.log'} (--verbose shows it here)")
+                route_logs(store.root / "vllm.log")
         handles: list[Backend] = []
 
         def get_backend(adapters: dict[str, AdapterSpec]) -> Backend:
@@ -246,7 +249,7 @@ class Runner:
         )
         cached = f"{resumed} already answered in this run folder" if resumed else "nothing answered yet in this run folder"
         self.console.print(
-            f"plan: {len(plan.tasks)} tasks × {len(self.arms)} arms, {items} items → {gens} generations; {cached}"
+            f"plan: {_n(len(plan.tasks), 'task')} × {_n(len(self.arms), 'arm')}, {items} items → up to {gens} generations; {cached}"
             " (identical earlier requests come from the generation cache; indexes and adapters are reused when cached)",
             highlight=False,
         )
@@ -276,3 +279,7 @@ def record_engine_start(run_dir: Path, backend: Backend) -> None:
         run_dir, arm="*", task=None, kind="engine_start", seconds=float(seconds),
         device="cpu" if on_cpu else current_device(), note=f"{getattr(backend, 'name', 'backend')} start",
     )
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
