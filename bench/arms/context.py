@@ -22,9 +22,9 @@ from bench.types import AdapterSpec, Example, GenRequest
 from tasks.loaders import Task
 
 if TYPE_CHECKING:
-    from bench.arms.longctx import LongContextState
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
+    from retrievers.window import LongContextState
 
 
 class ArmNotApplicable(RagftError):

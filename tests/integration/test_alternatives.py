@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from bench.arms.context import ArmContext, ArmNotApplicable, build_requests, prepare_arm
-from bench.arms.longctx import count_tokens, model_tokenizer
+from bench.arms.longctx import model_tokenizer
 from bench.config import ExperimentConfig, load_config
 from bench.prompts import PromptTemplate
 from bench.report.rundata import RunData
 from bench.report.sections.longctx import longctx_section
 from bench.report.sections.retrieval import miss_split
 from retrievers.metrics import evaluate
+from retrievers.window import count_tokens
 from tasks.readers import load_task
 
 pytestmark = pytest.mark.slow
