@@ -17,7 +17,7 @@ from bench.config import ExperimentConfig, load_config
 from bench.prompts import PromptTemplate
 from bench.report.rundata import RunData
 from bench.report.sections.longctx import longctx_section
-from bench.report.sections.retrieval import miss_split
+from bench.report.sections.retrieval import miss_split, retrieval_section
 from retrievers.metrics import evaluate
 from retrievers.window import count_tokens
 from tasks.readers import load_task
@@ -188,6 +188,12 @@ def test_reranker_reorders_the_fused_top_n_and_metrics_follow(tmp_path: Path) ->
     assert rec["rerank_s_per_query"] > 0
     costs = json.loads((tmp_path / "run" / "costs.json").read_text())
     assert any(q["kind"] == "rerank" and q["queries"] == len(examples) for q in costs["per_query"])
+    # the report: before (hybrid) and after (reranked) rows, and the per-query time
+    from types import SimpleNamespace
+
+    text = retrieval_section(SimpleNamespace(  # type: ignore[arg-type]
+        files={"retrieval.json": json.loads((tmp_path / "run" / "retrieval.json").read_text())}, examples={}))
+    assert "| hybrid |" in text and "| reranked |" in text and "ms per query" in text and "top 8" in text
     # reranker unset: no reranked list, no rerank cost (today's behaviour)
     plain = _ctx(demo, tmp_path / "plain")
     prepare_arm("rag", plain)
