@@ -3,7 +3,9 @@
 It only sets ``ArmPlan.adapter``, so it composes with arms that edit the prompt or context
 (``rag+lora``). ``prepare`` trains or reuses the adapter (``adapters.build.ensure_adapter``),
 hands its identity to the runner through ``ctx.state.adapters``, records it in ``lora.json``,
-writes the contamination check for the task and the training time as a fixed cost.
+writes the contamination check for the task and the training time as a fixed cost. With
+``[lora] raft = true`` its adapter is trained RAFT-style (``bench.arms.raft_data``); the ``raft``
+arm component trains that variant beside the plain one (``rag+lora`` vs ``rag+raft``).
 
 Example: ``ragft run configs/demo.toml --arms lora``
 """
