@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bench import registry
 from bench.backends.base import Backend
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from bench.optimize.artifact import PromptArtifact
     from retrievers.index import RetrievalStack
+    from retrievers.window import LongContextState
 
 
 class ArmNotApplicable(RagftError):
@@ -45,9 +46,7 @@ class ArmState:
     prompt_artifact_path: str | None = None
     prompt_artifact_cached: bool = False
     rag_stack: RetrievalStack | None = None
-    # the longctx arm's bench.arms.longctx.LongContextState (documents with token counts, document BM25);
-    # typed there: naming it here would make the sibling modules import each other
-    longctx: Any = None
+    longctx: LongContextState | None = None  # documents with token counts (+ document BM25)
 
 
 @dataclass

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,12 +36,11 @@ from bench.store.costs import current_device, record_fixed_cost, record_query_co
 from bench.types import Passage
 from retrievers.bm25 import BM25Index
 from retrievers.japanese import get_tokenizer
+from retrievers.window import DocBlock, LongContextState, count_tokens, fill_window
 
 log = logging.getLogger(__name__)
 
 FILE = "longctx.json"
-SEPARATOR = "\n\n"
-SENTENCE_END = re.compile(r"(?<=[。！？])")
 
 
 @lru_cache(maxsize=4)
@@ -64,39 +61,6 @@ def model_tokenizer(cfg: ExperimentConfig) -> Any:
     return _tokenizer(resolve_model(m.id))
 
 
-def count_tokens(tok: Any, text: str) -> int:
-    return len(tok(text, add_special_tokens=False)["input_ids"])
-
-
-@dataclass
-class DocBlock:
-    """One document as the arm lays it out, with its passages' end offsets in ``text``."""
-
-    doc_id: str
-    header: str
-    text: str
-    passages: list[tuple[str, int]]  # (passage id, end offset of its text in ``text``)
-    tokens: int = 0
-
-    @property
-    def block(self) -> str:
-        return f"{self.header}\n{self.text}"
-
-    def passages_within(self, n_chars: int) -> list[str]:
-        return [pid for pid, end in self.passages if end <= n_chars]
-
-
-@dataclass
-class Window:
-    docs: list[str] = field(default_factory=list)
-    cut: str | None = None  # the document cut at a sentence end, if any
-    cut_chars: int | None = None  # characters of it kept
-    context: str = ""
-    context_tokens: int = 0
-    budget: int = 0
-    hits: list[str] = field(default_factory=list)
-
-
 def doc_blocks(ctx: ArmContext, tok: Any) -> list[DocBlock]:
     out: list[DocBlock] = []
     for d in ctx.task.documents.values():
@@ -109,56 +73,6 @@ def doc_blocks(ctx: ArmContext, tok: Any) -> list[DocBlock]:
         b.tokens = count_tokens(tok, b.block)
         out.append(b)
     return out
-
-
-def cut_at_sentence(b: DocBlock, tok: Any, budget: int) -> int:
-    """Characters of ``b.text`` to keep: the longest prefix of whole sentences whose block fits ``budget``."""
-    ends = [m.start() for m in SENTENCE_END.finditer(b.text) if m.start() > 0]
-    lo, hi, best = 0, len(ends) - 1, 0
-    while lo <= hi:  # token counts grow with the prefix: binary search
-        mid = (lo + hi) // 2
-        if count_tokens(tok, f"{b.header}\n{b.text[: ends[mid]]}") <= budget:
-            best, lo = ends[mid], mid + 1
-        else:
-            hi = mid - 1
-    return best
-
-
-def fill_window(order: list[DocBlock], tok: Any, budget: int) -> Window:
-    """First-fit of whole documents in ``order`` into ``budget`` tokens (the first one cut at a
-    sentence end when it alone exceeds the budget)."""
-    w = Window(budget=budget)
-    parts: list[str] = []
-    left = budget
-    sep = count_tokens(tok, SEPARATOR)
-    for i, b in enumerate(order):
-        need = b.tokens + (sep if parts else 0)
-        if need <= left:
-            parts.append(b.block)
-            w.docs.append(b.doc_id)
-            w.hits += [pid for pid, _ in b.passages]
-            left -= need
-        elif i == 0 and b.tokens > budget:
-            keep = cut_at_sentence(b, tok, left)
-            if keep == 0:
-                log.warning("longctx: the first sentence of %s alone exceeds the budget (%d tokens)", b.doc_id, budget)
-                continue
-            text = b.text[:keep]
-            parts.append(f"{b.header}\n{text}")
-            w.docs.append(b.doc_id)
-            w.cut, w.cut_chars = b.doc_id, keep
-            w.hits += b.passages_within(keep)
-            left -= count_tokens(tok, parts[-1])
-    w.context = SEPARATOR.join(parts)
-    return w
-
-
-@dataclass
-class LongContextState:
-    """Prepared per task: the documents as laid out (with token counts) and the document BM25."""
-
-    blocks: list[DocBlock]
-    bm25: BM25Index | None
 
 
 class LongContextArm:

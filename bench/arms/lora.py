@@ -6,6 +6,8 @@ composes with arms that edit the prompt or context (``rag+lora:v1``). ``prepare`
 reuses the adapter (``adapters.build.ensure_adapter``), hands its identity to the runner through
 ``ctx.state.adapters`` (every adapter of the run is then served by one engine), records it in
 ``lora.json``, writes the contamination check for the task and the training time as a fixed cost.
+With ``raft = true`` an adapter is trained RAFT-style (``bench.arms.raft_data``); the ``raft``
+arm component trains that variant of the first table beside the plain one (``rag+lora`` vs ``rag+raft``).
 
 Example: ``ragft run configs/demo.toml --arms lora --arms lora:short``
 """

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from bench.arms.context import ArmContext, ArmNotApplicable, build_requests, prepare_arm
-from bench.arms.longctx import count_tokens, model_tokenizer
+from bench.arms.longctx import model_tokenizer
 from bench.config import ExperimentConfig, load_config
 from bench.prompts import PromptTemplate
 from bench.report.rundata import RunData
 from bench.report.sections.longctx import longctx_section
-from bench.report.sections.retrieval import miss_split
+from bench.report.sections.retrieval import miss_split, retrieval_section
 from retrievers.metrics import evaluate
+from retrievers.window import count_tokens
 from tasks.readers import load_task
 
 pytestmark = pytest.mark.slow
@@ -187,6 +188,12 @@ def test_reranker_reorders_the_fused_top_n_and_metrics_follow(tmp_path: Path) ->
     assert rec["rerank_s_per_query"] > 0
     costs = json.loads((tmp_path / "run" / "costs.json").read_text())
     assert any(q["kind"] == "rerank" and q["queries"] == len(examples) for q in costs["per_query"])
+    # the report: before (hybrid) and after (reranked) rows, and the per-query time
+    from types import SimpleNamespace
+
+    text = retrieval_section(SimpleNamespace(  # type: ignore[arg-type]
+        files={"retrieval.json": json.loads((tmp_path / "run" / "retrieval.json").read_text())}, examples={}))
+    assert "| hybrid |" in text and "| reranked |" in text and "ms per query" in text and "top 8" in text
     # reranker unset: no reranked list, no rerank cost (today's behaviour)
     plain = _ctx(demo, tmp_path / "plain")
     prepare_arm("rag", plain)
@@ -267,3 +274,38 @@ batch_size = 4
     costs = json.loads((res.run_dir / "costs.json").read_text())
     assert {f["arm"] for f in costs["fixed"] if f["kind"] == "lora_training"} == {"lora", "raft"}
     assert "rag+raft" in (res.run_dir / "report.html").read_text()
+
+
+def test_recommendation_weighs_longctx_by_its_token_bill(tiny_model: Path, tmp_path: Path) -> None:
+    """longctx and rag both right, base wrong: a tie above base, and longctx's long prompts make it
+    the dearer arm at a token price, so rag is chosen; the cost table lists both."""
+    from bench.backends.scripted import ScriptedBackend
+    from bench.engine.runner import Runner
+
+    cfg = load_config(write_cfg(tmp_path / "c.toml", tiny_model, arms='["base", "rag", "longctx"]', extra="""
+[longctx]
+max_context_tokens = 3000
+[cost]
+per_1k_prompt_tokens = 1.0
+queries = 1000
+"""))
+    examples = load_task(cfg.tasks[0], cfg).split("test")[:8]
+    answers = {e.id: e.reference or "" for e in examples}
+
+    class ByArm(ScriptedBackend):
+        def generate(self, requests, progress=None):  # type: ignore[no-untyped-def]
+            out = []
+            for r in requests:
+                self.default = "わかりません"
+                self.answers = answers if r.arm != "base" else {}
+                out += super().generate([r])
+            return out
+
+    res = Runner(cfg, backend=ByArm(), output_dir=tmp_path / "out", limit=8, tasks=["minato_qa"]).run()
+    summary = json.loads((res.run_dir / "summary.json").read_text())
+    cost = {s["arm"]: s["cost"] for s in summary["summaries"]}
+    assert cost["longctx"]["prompt_tokens_mean"] > cost["rag"]["prompt_tokens_mean"]  # (scripted: characters)
+    assert cost["longctx"]["per_query_money"] > cost["rag"]["per_query_money"]
+    rec = summary["recommendation"]
+    assert "choose the cheapest: **rag**" in rec or "Use **rag**" in rec, rec
+    assert "longctx" in rec
