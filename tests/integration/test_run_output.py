@@ -34,8 +34,8 @@ def test_plan_line_and_index_progress(tmp_path: Path, monkeypatch: pytest.Monkey
            output_dir=tmp_path / "out", console=console).run()
     text = out.getvalue()
     assert "plan: 1 task × 2 arms, 3 items → up to 6 generations; nothing answered yet in this run folder" in text
-    # the dense index of the 70 bundled passages is embedded in batches of 32: counts as it goes
-    assert re.search(r"embed index minato_qa: 32/70 \(\d+ s\)", text), text
+    # the dense index of the 70 bundled passages is embedded with counts (intermediate lines are
+    # throttled in time: with the embedder already loaded by an earlier test only the last may show)
     assert "embed index minato_qa: 70/70" in text
     assert text.index("plan:") < text.index("embed index")
 
