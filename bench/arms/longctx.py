@@ -20,11 +20,9 @@ Example: ``ragft run configs/demo.toml --arms rag --arms longctx --tasks minato_
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
@@ -33,6 +31,7 @@ from bench.errors import RagftError
 from bench.models import resolve_model
 from bench.prompts import ensure_bos, rag_template, render_prompt
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
+from bench.store.disk import update_json_entry
 from bench.types import Passage
 from retrievers.bm25 import BM25Index
 from retrievers.japanese import get_tokenizer
@@ -169,20 +168,9 @@ class LongContextArm:
 
 
 def write_record(ctx: ArmContext, records: dict[str, dict[str, Any]]) -> None:
-    path: Path = ctx.run_dir / FILE
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {}
     c = ctx.cfg
-    data[ctx.task.name] = {
+    update_json_entry(ctx.run_dir / FILE, ctx.task.name, {
         "settings": {**c.longctx.model_dump(mode="json"), "max_model_len": c.model.max_model_len,
                      "answer_tokens": ctx.new_tokens, "documents": len(ctx.task.documents)},
         "items": records,
-    }
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    })

@@ -14,7 +14,6 @@ Example: ``ragft run configs/demo.toml --arms prompt``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from adapters.contamination import record_contamination
@@ -25,7 +24,7 @@ from bench.optimize.search import optimize_task
 from bench.optimize.space import ShotPicker
 from bench.prompts import PromptTemplate, few_shot_examples, render_completion
 from bench.store.costs import current_device, record_fixed_cost
-from bench.store.disk import atomic_write
+from bench.store.disk import update_json_entry
 from bench.types import Example
 
 RUN_FILE = "prompt_search.json"
@@ -90,14 +89,7 @@ class PromptArm:
 def _write_run_entry(
     ctx: ArmContext, art: PromptArtifact, shots: dict[str, list[str]], texts: dict[str, dict[str, Any]]
 ) -> None:
-    path = ctx.run_dir / RUN_FILE
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-    data[art.task] = {
+    update_json_entry(ctx.run_dir / RUN_FILE, art.task, {
         "artifact": ctx.state.prompt_artifact_path,
         "loaded_from_cache": ctx.state.prompt_artifact_cached,
         "key": art.key, "kind": art.kind, "model_id": art.model_id, "model_fingerprint": art.model_fingerprint,
@@ -114,8 +106,7 @@ def _write_run_entry(
             "selection": art.template.shot_selection, "count": art.default_shots if art.template.shots is None
             else art.template.shots, "ids_by_example": shots, "texts": texts,
         },
-    }
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2))
+    }, indent=2)
 
 
 

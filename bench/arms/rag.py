@@ -14,10 +14,8 @@ Example: ``ragft run configs/demo.toml --arms rag --arms oracle --tasks minato_q
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,7 +25,7 @@ from bench.config.retrieval import DEFAULT_INLINE_CHUNK, RetrievalSection
 from bench.progress import StageProgress
 from bench.prompts import rag_template
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
-from bench.store.disk import atomic_write
+from bench.store.disk import update_json_entry
 from bench.types import Example, Passage
 from retrievers.chunking import chunk_passages, chunk_text
 from retrievers.index import RETRIEVERS, RetrievalStack, build_stack
@@ -176,22 +174,14 @@ def write_retrieval_record(
             metrics[name] = evaluate(runs, ks=sorted({1, rc.k, 5, EVAL_K}), sources=sources if chunked else None)
     ranked = {u for rec in records.values() for ids in rec.values() for u in ids}
     ranked |= {h for p in plans for h in p.hits}
-    path: Path = ctx.run_dir / "retrieval.json"
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {}
-    data[ctx.task.name] = {
+    entry: dict[str, Any] = {
         "kind": ctx.task.kind,
         "settings": rc.model_dump(mode="json"),
         "metrics": metrics,
         "rankings": records,
     }
     if chunked and sources:
-        data[ctx.task.name]["sources"] = {u: sources[u] for u in sorted(ranked) if u in sources}
+        entry["sources"] = {u: sources[u] for u in sorted(ranked) if u in sources}
     if rerank_s_per_query is not None:
-        data[ctx.task.name]["rerank_s_per_query"] = rerank_s_per_query
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))
+        entry["rerank_s_per_query"] = rerank_s_per_query
+    update_json_entry(ctx.run_dir / "retrieval.json", ctx.task.name, entry)

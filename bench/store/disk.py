@@ -8,10 +8,12 @@ Example: ``atomic_write(run_dir / "report.md", text)``
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bench.errors import RagftError
 
@@ -128,3 +130,17 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             pass
         raise disk_error(path, e) from None
     _fsync_dir(path.parent)
+
+
+def update_json_entry(path: Path, key: str, value: Any, *, indent: int = 1) -> None:
+    """Set ``key`` of the JSON object in ``path`` to ``value`` and write it back atomically (a run
+    file keyed by task, written by one arm per task); an unreadable or missing file starts empty."""
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            data = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            data = {}
+    data[key] = value
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=indent))
