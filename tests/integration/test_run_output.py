@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+import retrievers.index
 from bench.backends.scripted import ScriptedBackend
 from bench.config import load_config
 from bench.engine.runner import Runner
@@ -28,6 +29,7 @@ VLLM_LINE = re.compile(r"^(\(\w+ pid=\d+\) )?(INFO|WARNING|DEBUG) \d\d-\d\d ", r
 
 def test_plan_line_and_index_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGFT_CACHE", str(tmp_path / "cache"))  # an index built by another test is reused silently
+    monkeypatch.setattr(retrievers.index, "_MEMO", {})  # ... and so is one built earlier in this process
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
     Runner(load_config(DEMO), tasks=["minato_qa"], arms=["base", "rag"], limit=3, backend=ScriptedBackend(),
