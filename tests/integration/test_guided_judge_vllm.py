@@ -22,7 +22,7 @@ from bench.judges.llm import LLMJudge
 from bench.prompts import PromptTemplate
 from bench.types import Completion, Example, GenRequest, Sampling
 from tests.requires import require
-from tests.serving import serve
+from tests.serving import Served
 
 require("vllm")
 pytestmark = pytest.mark.slow
@@ -115,11 +115,10 @@ def test_llm_judge_on_vllm_is_schema_constrained(vl: Any) -> None:
 
 
 # -- a real `vllm serve`, openai backend --------------------------------------------------------------
-@pytest.fixture(scope="module")
-def served(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require("httpx")
-    with serve(tiny_model, tmp_path_factory.mktemp("serve-guided") / "server.log", max_model_len=MAX_LEN) as url:
-        yield url
+@pytest.fixture()
+def served(vllm_server: Served) -> str:
+    assert vllm_server.max_model_len >= MAX_LEN
+    return vllm_server.url
 
 
 def test_openai_backend_response_format_on_vllm_serve(tiny_model: Path, served: str) -> None:

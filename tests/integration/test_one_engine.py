@@ -14,7 +14,7 @@ from bench.config import load_config
 from bench.engine.runner import Runner
 from tests.fixture_data import make_tasks, write_jsonl
 from tests.requires import require
-from tests.serving import serve
+from tests.serving import Served
 
 require("vllm")
 pytestmark = pytest.mark.slow
@@ -58,14 +58,14 @@ def test_prompt_search_run_and_llm_judge_share_one_vllm_engine(tiny_model: Path,
     assert len(llm) == 8  # base and prompt on 4 items, graded by the judge on the same engine
 
 
-def test_prompt_arm_through_vllm_serve(tiny_model: Path, tmp_path: Path) -> None:
-    with serve(tiny_model, tmp_path / "serve.log") as url:
-        model = (
-            f'[model]\nid = "{tiny_model}"\nbackend = "openai"\nmax_model_len = 512\n'
-            f'[model.server]\nbase_urls = ["{url}"]\nmax_concurrency = 4\n'
-        )
-        cfg = prompt_task(tmp_path, tiny_model, model)
-        res = Runner(load_config(cfg), tasks=["qa"], output_dir=tmp_path / "out").run()
+def test_prompt_arm_through_vllm_serve(tiny_model: Path, tmp_path: Path, vllm_server: Served) -> None:
+    url = vllm_server.url  # the session's shared server
+    model = (
+        f'[model]\nid = "{tiny_model}"\nbackend = "openai"\nmax_model_len = 512\n'
+        f'[model.server]\nbase_urls = ["{url}"]\nmax_concurrency = 4\n'
+    )
+    cfg = prompt_task(tmp_path, tiny_model, model)
+    res = Runner(load_config(cfg), tasks=["qa"], output_dir=tmp_path / "out").run()
     search = json.loads((res.run_dir / "prompt_search.json").read_text())["qa"]
     assert search["model_fingerprint"].startswith("openai:") and search["generations"]["requested"] > 0
     preds = [json.loads(x) for x in (res.run_dir / "predictions.jsonl").read_text().splitlines()]

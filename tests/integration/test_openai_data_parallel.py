@@ -21,7 +21,7 @@ from bench.backends.openai.pool import UNHEALTHY_AFTER
 from bench.prompts import PromptTemplate
 from bench.types import Completion, Example, GenRequest, Sampling
 from tests.requires import require
-from tests.serving import serve
+from tests.serving import Served, serve
 
 require("vllm")
 require("httpx")
@@ -39,13 +39,12 @@ def reqs() -> list[GenRequest]:
             for i in range(N)]
 
 
-def test_two_servers_one_killed_mid_run(tiny_model: Path, tmp_path: Path) -> None:
+def test_two_servers_one_killed_mid_run(tiny_model: Path, tmp_path: Path, vllm_server: Served) -> None:
     from bench.backends.openai import OpenAIBackend
 
     procs: list[subprocess.Popen[bytes]] = []
-    metrics = ["--enable-per-request-metrics"]
-    with serve(tiny_model, tmp_path / "a.log", extra_args=metrics) as url_a, \
-            serve(tiny_model, tmp_path / "b.log", extra_args=metrics, started=procs) as url_b:
+    url_a = vllm_server.url  # the session's shared server; b is started alike and killed
+    with serve(tiny_model, tmp_path / "b.log", started=procs, **vllm_server.same_args()) as url_b:  # type: ignore[arg-type]
         b = OpenAIBackend(str(tiny_model), base_urls=[url_a, url_b], max_model_len=512, max_concurrency=2,
                           max_retries=4, backoff_s=0.2, timeout_s=60)
         done = [0]

