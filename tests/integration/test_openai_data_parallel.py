@@ -44,7 +44,8 @@ def test_two_servers_one_killed_mid_run(tiny_model: Path, tmp_path: Path, vllm_s
 
     procs: list[subprocess.Popen[bytes]] = []
     url_a = vllm_server.url  # the session's shared server; b is started alike and killed
-    with serve(tiny_model, tmp_path / "b.log", started=procs, **vllm_server.same_args()) as url_b:  # type: ignore[arg-type]
+    with serve(tiny_model, tmp_path / "b.log", started=procs, loras=vllm_server.loras,
+               extra_args=vllm_server.extra_args, max_model_len=vllm_server.max_model_len) as url_b:
         b = OpenAIBackend(str(tiny_model), base_urls=[url_a, url_b], max_model_len=512, max_concurrency=2,
                           max_retries=4, backoff_s=0.2, timeout_s=60)
         done = [0]
